@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages qkv needs (see third_party/README.md). Quiet when all are present.
+set -euo pipefail
+
+packages=(
+  cmake g++ make ccache python3
+  libtorch-dev libopenblas0-openmp   # LibTorch 1.13; OpenBLAS (without it LibTorch falls back to reference BLAS)
+  libsentencepiece-dev               # tokenizers
+  libyaml-cpp-dev                    # experiment files
+  libfmt-dev libcli11-dev nlohmann-json3-dev
+  catch2                             # tests (Catch2 v2)
+  diatheke sword-text-web            # the English corpus (World English Bible)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,52 @@
+// Shared verb plumbing.
+#include "transformer/cli/common.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "transformer/errors.h"
+#include "transformer/train/checkpoint.h"
+
+namespace qkv::cli {
+
+namespace fs = std::filesystem;
+
+LoadedExperiment load(const CommonArgs& args, bool require_data) {
+  ValidateOptions options;
+  options.require_data = require_data;
+  return load_experiment(args.experiment, args.sets, options);
+}
+
+Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
+  if (!fs::exists(e.tokenizer.model)) {
+    if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, e.tokenizer.model);
+    Tokenizer::train(e.data.train, e.tokenizer.model, e.tokenizer, uint64_t(e.seed));
+  }
+  return Tokenizer::load(e.tokenizer.model);
+}
+
+Tokenizer run_tokenizer(const Experiment& e) {
+  const fs::path in_run = fs::path(e.output) / "tokenizer.model";
+  return Tokenizer::load(fs::exists(in_run) ? in_run.string() : e.tokenizer.model);
+}
+
+TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
+  torch::manual_seed(uint64_t(e.seed));
+  return make_model(e.model, vocab_size);
+}
+
+std::string find_checkpoint(const Experiment& e, const std::string& explicit_path) {
+  if (!explicit_path.empty()) {
+    if (!fs::is_directory(explicit_path)) throw InputError(fmt::format("{}: --checkpoint: no such checkpoint directory", explicit_path));
+    return explicit_path;
+  }
+  CheckpointStore store(e.output, e.train.keep_checkpoints);
+  std::vector<std::string> skipped;
+  auto newest = store.newest_valid(&skipped);
+  for (const auto& s : skipped) fmt::print(stderr, "skipping checkpoint {}\n", s);
+  if (!newest) throw InputError(fmt::format("{}: no complete checkpoint in {} (run qkv train first)", e.source_file, e.output));
+  return *newest;
+}
+
+}  // namespace qkv::cli

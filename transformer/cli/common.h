@@ -1,0 +1,30 @@
+// What the verbs share: loading the experiment with its overrides, the tokenizer, the model and
+// the checkpoint a trained-model verb should use.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transformer/config/experiment.h"
+#include "transformer/models/model.h"
+#include "transformer/text/tokenizer.h"
+
+namespace qkv::cli {
+
+struct CommonArgs {
+  std::string experiment;
+  std::vector<std::string> sets;  // --set dotted.key=value
+};
+
+LoadedExperiment load(const CommonArgs& args, bool require_data);
+// The experiment's tokenizer, trained on data.train first when its model file is missing.
+Tokenizer ensure_tokenizer(const Experiment& experiment, bool quiet);
+// The tokenizer a run was trained with (runs/NAME/tokenizer.model), else the experiment's.
+Tokenizer run_tokenizer(const Experiment& experiment);
+// Seeded model construction, so a given seed gives the same initial weights.
+TransformerModel build_model(const Experiment& experiment, int64_t vocab_size);
+// --checkpoint PATH, else the newest valid checkpoint of the run; InputError when there is none.
+std::string find_checkpoint(const Experiment& experiment, const std::string& explicit_path);
+
+}  // namespace qkv::cli

@@ -1,0 +1,34 @@
+// qkv info: the resolved experiment, parameter counts and FLOPs per token, without training.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "transformer/cli/verbs.h"
+
+namespace qkv::cli {
+
+int run_info(const InfoArgs& args) {
+  const auto loaded = load(args.common, /*require_data=*/false);
+  const Experiment& e = loaded.experiment;
+  int64_t vocab = e.tokenizer.vocab_size;
+  std::string vocab_source = "tokenizer.vocab_size";
+  if (std::filesystem::exists(e.tokenizer.model)) {
+    vocab = Tokenizer::load(e.tokenizer.model).vocab_size();
+    vocab_source = e.tokenizer.model;
+  }
+  TransformerModel model = build_model(e, vocab);
+  const auto count = count_parameters(model);
+  const double flops = forward_flops_per_token(e.model, vocab, e.train.seq_len);
+  fmt::print("{}", to_yaml(e));
+  fmt::print("# vocabulary: {} (from {})\n", vocab, vocab_source);
+  fmt::print("# parameters: {} ({:.3f}M), {} without embeddings\n", count.total, double(count.total) / 1e6, count.non_embedding);
+  fmt::print("# FLOPs per token at context {}: forward {:.3e}, training (3x) {:.3e}\n", e.train.seq_len, flops, 3 * flops);
+  fmt::print("# FLOPs per training step: {:.3e}\n", 3 * flops * double(e.train.batch_size * e.train.seq_len));
+  fmt::print("# modules:\n");
+  for (const auto& p : model->named_parameters()) {
+    fmt::print("#   {:<48} {}\n", p.key(), fmt::join(p.value().sizes().vec(), "x"));
+  }
+  return 0;
+}
+
+}  // namespace qkv::cli

@@ -1,0 +1,95 @@
+// qkv: the command. `qkv VERB EXPERIMENT.yaml [--set key=value ...]`; exit codes 0 success,
+// 1 failure at run time, 2 bad input (arguments, configuration, data).
+#include <CLI/CLI.hpp>
+
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "transformer/cli/verbs.h"
+#include "transformer/errors.h"
+
+namespace {
+
+using namespace qkv::cli;
+
+void add_common(CLI::App* verb, CommonArgs& common) {
+  verb->add_option("experiment", common.experiment, "experiment file (YAML)")->required();
+  verb->add_option("--set", common.sets, "override a key of the experiment: --set model.layers=2 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"qkv: Transformer research toolkit. One experiment file selects the architecture, the position "
+               "scheme and the task; the verbs train, evaluate and use it.",
+               "qkv"};
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 failure at run time, 2 bad input.\nRun `qkv VERB --help` for a verb's options.");
+
+  TrainArgs train;
+  auto* train_cmd = app.add_subcommand("train", "train the experiment's model; writes runs/NAME (or output:)");
+  add_common(train_cmd, train.common);
+  train_cmd->add_flag("--resume", train.resume, "continue from the newest complete checkpoint of the run");
+  train_cmd->add_option("--stop-at", train.stop_at, "save a checkpoint and stop after this step (resume later)");
+  train_cmd->add_flag("-q,--quiet", train.quiet, "no progress line");
+
+  EvalArgs eval;
+  auto* eval_cmd = app.add_subcommand("eval", "evaluate the newest checkpoint on a split; prints a JSON line");
+  add_common(eval_cmd, eval.common);
+  eval_cmd->add_option("--checkpoint", eval.checkpoint, "checkpoint directory instead of the newest");
+  eval_cmd->add_option("--split", eval.split, "valid or test")->capture_default_str();
+
+  GenerateArgs gen;
+  auto* gen_cmd = app.add_subcommand("generate", "continue a prompt (--prompt, or each line of standard input)");
+  add_common(gen_cmd, gen.common);
+  gen_cmd->add_option("--checkpoint", gen.checkpoint, "checkpoint directory instead of the newest");
+  gen_cmd->add_option("--prompt", gen.prompt, "text to continue");
+  gen_cmd->add_option("-n,--max-new-tokens", gen.max_new_tokens, "tokens to generate (default generate.max_new_tokens)");
+  gen_cmd->add_option("--temperature", gen.temperature, "sampling temperature, 0 for greedy (default generate.temperature)");
+  gen_cmd->add_option("--top-k", gen.top_k, "keep the k most likely tokens, 0 for all (default generate.top_k)");
+  gen_cmd->add_option("--top-p", gen.top_p, "keep the smallest set holding this probability mass (default generate.top_p)");
+  gen_cmd->add_option("--seed", gen.seed, "sampling seed (default generate.seed, else the experiment's seed)");
+  gen_cmd->add_flag("--greedy", gen.greedy, "always take the most likely token");
+  gen_cmd->add_flag("--no-cache", gen.no_cache, "recompute the whole sequence each step instead of using the KV cache");
+
+  InfoArgs info;
+  auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
+  add_common(info_cmd, info.common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "qkv: error: {}\n", e.what());
+    return 2;
+  }
+  gen.has_prompt = gen_cmd->count("--prompt") > 0;
+
+  try {
+    if (train_cmd->parsed()) return run_train(train);
+    if (eval_cmd->parsed()) return run_eval(eval);
+    if (gen_cmd->parsed()) return run_generate(gen);
+    if (info_cmd->parsed()) return run_info(info);
+  } catch (const qkv::InputError& e) {
+    fmt::print(stderr, "qkv: error: {}\n", e.what());
+    return 2;
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "qkv: failed: {}\n", first_line(e.what_without_backtrace()));
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "qkv: failed: {}\n", first_line(e.what()));
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,47 @@
+// qkv train: tokenizer (trained when missing), model, task data, then the training loop.
+#include <fmt/format.h>
+
+#include "transformer/cli/verbs.h"
+#include "transformer/tasks/task.h"
+#include "transformer/train/precision.h"
+#include "transformer/train/progress.h"
+#include "transformer/train/trainer.h"
+
+namespace qkv::cli {
+
+int run_train(const TrainArgs& args) {
+  const auto loaded = load(args.common, /*require_data=*/true);
+  const Experiment& e = loaded.experiment;
+  const int64_t threads = set_threads(e.train.threads);
+  Tokenizer tokenizer = ensure_tokenizer(e, args.quiet);
+  auto task = make_task(e);
+  task->prepare(e, tokenizer, /*need_train=*/true);
+  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  prepare_run_directory(e, to_yaml(e), tokenizer, args.resume);
+  if (!args.quiet) {
+    const auto count = count_parameters(model);
+    fmt::print(stderr, "{}: {} {} layers, d_model {}, {} position, {:.2f}M parameters; {} threads, {}\n", e.name,
+               choice_name(family_choices(), e.model.family), e.model.layers, e.model.d_model,
+               position_kind_name(e.model.position.scheme), double(count.total) / 1e6, threads,
+               choice_name(precision_choices(), e.train.precision));
+  }
+  TrainOptions options;
+  options.resume = args.resume;
+  options.stop_at = args.stop_at;
+  options.quiet = args.quiet;
+  const TrainResult result = train(e, model, *task, tokenizer, options);
+  if (result.train_seconds == 0) {
+    fmt::print("{}: already trained to step {} of {}\n", e.name, result.step, e.train.steps);
+    return 0;
+  }
+  std::string summary = fmt::format("{}: step {}/{}, {} tok/s, training {}, wall {}", e.name, result.step, e.train.steps,
+                                    format_rate(result.tokens_per_s), format_duration(result.train_seconds),
+                                    format_duration(result.wall_seconds));
+  if (!result.valid.empty()) {
+    summary += fmt::format("; valid loss {:.4f}, ppl {:.2f}", metric(result.valid, "loss"), metric(result.valid, "ppl"));
+  }
+  fmt::print("{}\n", summary);
+  return 0;
+}
+
+}  // namespace qkv::cli

@@ -1,0 +1,45 @@
+// The qkv verbs, one file each; main.cpp parses the command line into these structs.
+#pragma once
+
+#include <string>
+
+#include "transformer/cli/common.h"
+
+namespace qkv::cli {
+
+struct TrainArgs {
+  CommonArgs common;
+  bool resume = false;
+  int64_t stop_at = -1;
+  bool quiet = false;
+};
+int run_train(const TrainArgs& args);
+
+struct EvalArgs {
+  CommonArgs common;
+  std::string checkpoint;
+  std::string split = "valid";
+};
+int run_eval(const EvalArgs& args);
+
+struct GenerateArgs {
+  CommonArgs common;
+  std::string checkpoint;
+  std::string prompt;
+  bool has_prompt = false;
+  int64_t max_new_tokens = -1;  // -1: generate.max_new_tokens
+  double temperature = -1;      // -1: generate.temperature
+  int64_t top_k = -1;
+  double top_p = -1;
+  int64_t seed = -1;
+  bool greedy = false;
+  bool no_cache = false;
+};
+int run_generate(const GenerateArgs& args);
+
+struct InfoArgs {
+  CommonArgs common;
+};
+int run_info(const InfoArgs& args);
+
+}  // namespace qkv::cli

@@ -1,0 +1,248 @@
+// The experiment file as typed structs, one per YAML section, each listing its fields once in
+// visit() so that reading, validation messages, --set overrides and writing share one list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transformer/core/feed_forward.h"
+#include "transformer/core/norm.h"
+#include "transformer/core/position.h"
+
+namespace qkv {
+
+enum class Family { kGpt, kBert, kSeq2Seq };
+enum class InitScheme { kGpt2, kXavier };
+enum class TaskKind { kCausalLm };
+enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
+enum class Precision { kFp32, kBf16 };
+enum class TokenizerType { kUnigram, kBpe };
+
+// Name tables for enums, as written in experiment files.
+template <class E>
+using Choices = std::vector<std::pair<const char*, E>>;
+const Choices<Family>& family_choices();
+const Choices<InitScheme>& init_choices();
+const Choices<TaskKind>& task_choices();
+const Choices<Schedule>& schedule_choices();
+const Choices<Precision>& precision_choices();
+const Choices<TokenizerType>& tokenizer_type_choices();
+const Choices<PositionKind>& position_choices();
+const Choices<NormKind>& norm_kind_choices();
+const Choices<Activation>& activation_choices();
+const Choices<bool>& norm_placement_choices();  // pre -> true, post -> false
+
+template <class E>
+const char* choice_name(const Choices<E>& choices, E value) {
+  for (const auto& [name, v] : choices)
+    if (v == value) return name;
+  return "?";
+}
+
+// Bounds of a numeric field; a field marked required has no default.
+struct Spec {
+  double min = -1e300, max = 1e300;
+  bool required = false;
+  const char* help = "";
+  Spec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  Spec& at_least(double lo) { min = lo; return *this; }
+  Spec& need() { required = true; return *this; }
+  Spec& doc(const char* text) { help = text; return *this; }
+};
+
+struct PositionConfig {
+  PositionKind scheme = PositionKind::kNone;
+  int64_t clip = 16;
+  int64_t buckets = 32;
+  int64_t max_distance = 128;
+  double base = 10000.0;
+  double fraction = 1.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("scheme", scheme, position_choices(), Spec().need().doc("none|sinusoidal|learned|shaw|t5|rope|alibi"));
+    v.field("clip", clip, Spec().range(1, 4096).doc("shaw: relative distances clipped to [-clip, clip]"));
+    v.field("buckets", buckets, Spec().range(2, 4096).doc("t5: number of buckets"));
+    v.field("max_distance", max_distance, Spec().range(2, 1 << 20).doc("t5: distance of the last bucket"));
+    v.field("base", base, Spec().range(2, 1e9).doc("rope: frequency base"));
+    v.field("fraction", fraction, Spec().range(0.0, 1.0).doc("rope: fraction of each head's dims rotated"));
+  }
+};
+
+struct ModelConfig {
+  Family family = Family::kGpt;
+  int64_t layers = 2;
+  int64_t decoder_layers = 0;  // seq2seq decoder depth; 0: same as layers
+  int64_t d_model = 128;
+  int64_t heads = 4;
+  int64_t d_ff = 512;
+  double dropout = 0.1;              // residual dropout
+  double attention_dropout = -1.0;   // -1: same as dropout
+  double embedding_dropout = -1.0;   // -1: same as dropout
+  bool pre_norm = true;
+  NormKind norm_type = NormKind::kLayerNorm;
+  Activation activation = Activation::kGelu;
+  bool bias = true;
+  bool tie_embeddings = true;
+  bool scale_embeddings = false;  // multiply embeddings by sqrt(d_model) (Vaswani et al. 3.4)
+  InitScheme init = InitScheme::kGpt2;
+  int64_t max_len = 512;
+  int64_t num_classes = 0;  // classification head; 0: none
+  PositionConfig position;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("family", family, family_choices(), Spec().need().doc("gpt|bert|seq2seq"));
+    v.field("layers", layers, Spec().range(1, 512));
+    v.field("decoder_layers", decoder_layers, Spec().range(0, 512).doc("seq2seq decoder depth, 0: layers"));
+    v.field("d_model", d_model, Spec().range(1, 1 << 16));
+    v.field("heads", heads, Spec().range(1, 1024));
+    v.field("d_ff", d_ff, Spec().range(1, 1 << 18));
+    v.field("dropout", dropout, Spec().range(0.0, 0.95));
+    v.field("attention_dropout", attention_dropout, Spec().range(-1.0, 0.95).doc("-1: same as dropout"));
+    v.field("embedding_dropout", embedding_dropout, Spec().range(-1.0, 0.95).doc("-1: same as dropout"));
+    v.choice("norm", pre_norm, norm_placement_choices(), Spec().doc("pre|post"));
+    v.choice("norm_type", norm_type, norm_kind_choices(), Spec().doc("layernorm|rmsnorm"));
+    v.choice("activation", activation, activation_choices(), Spec().doc("relu|gelu|swiglu"));
+    v.field("bias", bias, Spec().doc("biases in linear layers and LayerNorm"));
+    v.field("tie_embeddings", tie_embeddings, Spec());
+    v.field("scale_embeddings", scale_embeddings, Spec());
+    v.choice("init", init, init_choices(), Spec().doc("gpt2|xavier"));
+    v.field("max_len", max_len, Spec().range(1, 1 << 20));
+    v.field("num_classes", num_classes, Spec().range(0, 1 << 20));
+    v.section("position", position, Spec().need());
+  }
+};
+
+struct TaskConfig {
+  TaskKind kind = TaskKind::kCausalLm;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("kind", kind, task_choices(), Spec().need().doc("causal_lm"));
+  }
+};
+
+struct DataConfig {
+  std::string train, valid, test;
+
+  template <class V>
+  void visit(V& v) {
+    v.path("train", train, Spec().need());
+    v.path("valid", valid, Spec());
+    v.path("test", test, Spec());
+  }
+};
+
+struct TokenizerConfig {
+  std::string model;  // trained on data.train when missing
+  int64_t vocab_size = 8000;
+  TokenizerType type = TokenizerType::kUnigram;
+  double character_coverage = 1.0;
+  int64_t max_sentences = 200000;  // sentences sampled for training
+
+  template <class V>
+  void visit(V& v) {
+    v.path("model", model, Spec().need());
+    v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
+    v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));
+    v.field("character_coverage", character_coverage, Spec().range(0.9, 1.0));
+    v.field("max_sentences", max_sentences, Spec().range(100, 1e9));
+  }
+};
+
+struct TrainConfig {
+  int64_t batch_size = 16;  // global batch, in sequences
+  int64_t seq_len = 128;
+  int64_t steps = 1000;
+  int64_t accumulate = 1;  // micro-batches per optimizer step
+  double lr = 3e-4;
+  double min_lr = 0.1;  // final lr as a fraction of lr (cosine, linear)
+  int64_t warmup = 100;
+  Schedule schedule = Schedule::kCosine;
+  double weight_decay = 0.1;
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double clip = 1.0;  // gradient norm; 0: off
+  Precision precision = Precision::kFp32;
+  int64_t threads = 0;  // 0: all cores
+  int64_t log_every = 10;
+  int64_t eval_every = 200;
+  int64_t eval_batches = 20;  // 0: the whole split
+  int64_t save_every = 500;
+  int64_t keep_checkpoints = 3;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("batch_size", batch_size, Spec().range(1, 1 << 20).doc("global batch in sequences"));
+    v.field("seq_len", seq_len, Spec().range(2, 1 << 20));
+    v.field("steps", steps, Spec().need().range(1, 1e12));
+    v.field("accumulate", accumulate, Spec().range(1, 1 << 16));
+    v.field("lr", lr, Spec().range(0.0, 10.0));
+    v.field("min_lr", min_lr, Spec().range(0.0, 1.0).doc("final lr as a fraction of lr"));
+    v.field("warmup", warmup, Spec().range(0, 1e12));
+    v.choice("schedule", schedule, schedule_choices(), Spec().doc("constant|cosine|linear|inverse_sqrt"));
+    v.field("weight_decay", weight_decay, Spec().range(0.0, 10.0));
+    v.field("beta1", beta1, Spec().range(0.0, 0.99999));
+    v.field("beta2", beta2, Spec().range(0.0, 0.99999999));
+    v.field("eps", eps, Spec().range(0.0, 1.0));
+    v.field("clip", clip, Spec().range(0.0, 1e6).doc("max gradient norm, 0: off"));
+    v.choice("precision", precision, precision_choices(), Spec().doc("fp32|bf16"));
+    v.field("threads", threads, Spec().range(0, 4096).doc("0: all cores"));
+    v.field("log_every", log_every, Spec().range(1, 1e12));
+    v.field("eval_every", eval_every, Spec().range(0, 1e12).doc("0: only at the end"));
+    v.field("eval_batches", eval_batches, Spec().range(0, 1e12).doc("0: the whole split"));
+    v.field("save_every", save_every, Spec().range(0, 1e12).doc("0: only at the end"));
+    v.field("keep_checkpoints", keep_checkpoints, Spec().range(1, 1 << 20));
+  }
+};
+
+struct GenerateConfig {
+  std::string prompt = "";
+  int64_t max_new_tokens = 64;
+  double temperature = 0.8;  // 0: greedy
+  int64_t top_k = 0;         // 0: off
+  double top_p = 1.0;        // 1: off
+  int64_t seed = 0;          // 0: experiment seed
+
+  template <class V>
+  void visit(V& v) {
+    v.field("prompt", prompt, Spec());
+    v.field("max_new_tokens", max_new_tokens, Spec().range(1, 1 << 20));
+    v.field("temperature", temperature, Spec().range(0.0, 100.0).doc("0: greedy"));
+    v.field("top_k", top_k, Spec().range(0, 1 << 20).doc("0: off"));
+    v.field("top_p", top_p, Spec().range(0.0, 1.0).doc("1: off"));
+    v.field("seed", seed, Spec().range(0, 1e18).doc("0: experiment seed"));
+  }
+};
+
+struct Experiment {
+  std::string name;
+  int64_t seed = 1;
+  ModelConfig model;
+  TaskConfig task;
+  DataConfig data;
+  TokenizerConfig tokenizer;
+  TrainConfig train;
+  GenerateConfig generate;
+  std::string output;  // run directory; default runs/NAME
+
+  template <class V>
+  void visit(V& v) {
+    v.field("name", name, Spec().need());
+    v.field("seed", seed, Spec().range(0, 1e18));
+    v.section("model", model, Spec().need());
+    v.section("task", task, Spec().need());
+    v.section("data", data, Spec().need());
+    v.section("tokenizer", tokenizer, Spec().need());
+    v.section("train", train, Spec().need());
+    v.section("generate", generate, Spec());
+    v.path("output", output, Spec().doc("run directory, default runs/NAME"));
+  }
+
+  // Where the experiment file was read from, for messages and relative paths.
+  std::string source_file;
+};
+
+}  // namespace qkv

@@ -1,0 +1,127 @@
+// Cross-field rules of an experiment, and writing the resolved experiment back as YAML.
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "transformer/config/experiment.h"
+#include "transformer/errors.h"
+
+namespace qkv {
+
+namespace {
+
+class Rules {
+ public:
+  explicit Rules(const ConfigSources& sources) : sources_(sources) {}
+
+  void require(bool ok, const std::string& dotted, const std::string& message) const {
+    if (!ok) throw InputError(fmt::format("{}: {}: {}", sources_.locate(dotted), dotted, message));
+  }
+  bool given(const std::string& dotted) const { return sources_.given.count(dotted) > 0; }
+
+ private:
+  const ConfigSources& sources_;
+};
+
+bool safe_name(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char ch : name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+void validate(const Experiment& e, const ConfigSources& sources, const ValidateOptions& options) {
+  Rules rules(sources);
+  const ModelConfig& m = e.model;
+  const PositionConfig& p = m.position;
+
+  rules.require(safe_name(e.name), "name", fmt::format("expected letters, digits, '-', '_' or '.', found '{}'", e.name));
+  rules.require(m.d_model % m.heads == 0, "model.heads",
+                fmt::format("d_model {} is not divisible by heads {}", m.d_model, m.heads));
+
+  // Options that belong to another scheme are a mistake worth reporting, not ignoring.
+  const std::vector<std::pair<const char*, PositionKind>> owners{
+      {"clip", PositionKind::kShaw}, {"buckets", PositionKind::kT5}, {"max_distance", PositionKind::kT5},
+      {"base", PositionKind::kRope}, {"fraction", PositionKind::kRope}};
+  for (const auto& [key, owner] : owners) {
+    const std::string dotted = std::string("model.position.") + key;
+    rules.require(!rules.given(dotted) || p.scheme == owner, dotted,
+                  fmt::format("applies to scheme {} only, but the scheme is {}", position_kind_name(owner),
+                              position_kind_name(p.scheme)));
+  }
+  if (p.scheme == PositionKind::kRope) {
+    const int64_t rotated = int64_t(double(m.d_model / m.heads) * p.fraction) / 2 * 2;
+    rules.require(rotated >= 2, "model.position.fraction",
+                  fmt::format("rotates {} of the {} dims of each head; at least 2 are needed", rotated, m.d_model / m.heads));
+  }
+  if (p.scheme == PositionKind::kT5) {
+    // The bidirectional form halves the buckets; each half needs exact buckets and a log range.
+    rules.require(p.buckets >= 4, "model.position.buckets", fmt::format("expected at least 4, found {}", p.buckets));
+    rules.require(p.max_distance > p.buckets / 2, "model.position.max_distance",
+                  fmt::format("must exceed buckets/2 = {} (the exact buckets), found {}", p.buckets / 2, p.max_distance));
+  }
+  if (p.scheme == PositionKind::kLearned) {
+    rules.require(e.train.seq_len <= m.max_len, "train.seq_len",
+                  fmt::format("learned positions cover model.max_len = {} positions; seq_len {} needs more", m.max_len,
+                              e.train.seq_len));
+  }
+
+  if (e.task.kind == TaskKind::kCausalLm) {
+    rules.require(m.family == Family::kGpt, "task.kind",
+                  fmt::format("causal_lm trains a decoder-only model; model.family is {}, expected gpt",
+                              choice_name(family_choices(), m.family)));
+  }
+
+  const TrainConfig& t = e.train;
+  rules.require(t.warmup <= t.steps, "train.warmup", fmt::format("warmup {} exceeds steps {}", t.warmup, t.steps));
+  rules.require(t.batch_size % t.accumulate == 0, "train.accumulate",
+                fmt::format("batch_size {} is not divisible into {} micro-batches", t.batch_size, t.accumulate));
+
+  if (options.require_data) {
+    for (const auto& [key, path] : {std::pair<const char*, std::string>{"data.train", e.data.train},
+                                    {"data.valid", e.data.valid}, {"data.test", e.data.test}}) {
+      if (path.empty()) continue;
+      rules.require(std::filesystem::is_regular_file(path), key,
+                    fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", path));
+    }
+  }
+}
+
+namespace {
+
+struct Writer {
+  YAML::Emitter& out;
+  void key(const char* k) { out << YAML::Key << k << YAML::Value; }
+  void field(const char* k, int64_t& v, const Spec&) { key(k), out << v; }
+  void field(const char* k, double& v, const Spec&) { key(k), out << fmt::format("{}", v); }
+  void field(const char* k, bool& v, const Spec&) { key(k), out << (v ? "true" : "false"); }
+  void field(const char* k, std::string& v, const Spec&) { key(k), out << YAML::DoubleQuoted << v; }
+  void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
+  template <class E>
+  void choice(const char* k, E& v, const Choices<E>& choices, const Spec&) { key(k), out << choice_name(choices, v); }
+  template <class S>
+  void section(const char* k, S& sub, const Spec&) {
+    key(k);
+    out << YAML::BeginMap;
+    sub.visit(*this);
+    out << YAML::EndMap;
+  }
+};
+
+}  // namespace
+
+std::string to_yaml(const Experiment& experiment) {
+  Experiment copy = experiment;
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  Writer writer{out};
+  copy.visit(writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace qkv

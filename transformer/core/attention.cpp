@@ -1,0 +1,140 @@
+// Multi-head attention: projections, position rotation and biases, masking, the reference and the
+// fused scaled-dot-product paths, and the KV cache.
+#include "transformer/core/attention.h"
+
+#include <cmath>
+
+#if TORCH_VERSION_MAJOR >= 2
+#include <ATen/ops/scaled_dot_product_attention.h>
+#endif
+
+namespace qkv {
+
+namespace {
+AttentionBackend g_backend = AttentionBackend::kAuto;
+// Finite, so a row with every key masked gives a uniform row instead of NaN.
+constexpr double kMaskedScore = -1e30;
+}  // namespace
+
+void set_attention_backend(AttentionBackend backend) { g_backend = backend; }
+AttentionBackend attention_backend() { return g_backend; }
+bool fused_attention_available() { return TORCH_VERSION_MAJOR >= 2; }
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(const AttentionOptions& options)
+    : options_(options), head_dim_(options.d_model / options.heads) {
+  const int64_t c = options.d_model;
+  auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(options.bias)); };
+  if (options.cross) {
+    q_ = register_module("q", linear(c, c));
+    kv_ = register_module("kv", linear(c, 2 * c));
+  } else {
+    qkv_ = register_module("qkv", linear(c, 3 * c));
+  }
+  out_ = register_module("out", linear(c, c));
+}
+
+torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const {
+  return x.view({x.size(0), x.size(1), options_.heads, head_dim_}).transpose(1, 2);  // (B, H, T, Dh)
+}
+
+torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const AttentionInputs& in, double dropout, bool training,
+                               torch::Tensor* weights) {
+  const double scale = 1.0 / std::sqrt(double(q.size(-1)));
+  const PositionSignals* sig = in.signals;
+  const bool shaw = sig && sig->rel_index.defined();
+  auto scores = torch::matmul(q, k.transpose(-2, -1));  // (B, H, Tq, Tk)
+  if (shaw) {
+    // Shaw eq. 4: q_i . a^K_{clip(j-i)}, formed as q @ table^T (B, H, Tq, K) then gathered by
+    // distance, so no (Tq, Tk, Dh) tensor is built.
+    auto table = sig->rel_keys.at(in.layer).to(q.dtype());                         // (K, Dh)
+    auto q_rel = torch::matmul(q, table.t());                                       // (B, H, Tq, K)
+    auto index = sig->rel_index.expand({q.size(0), q.size(1), q.size(2), k.size(2)});  // (B, H, Tq, Tk)
+    scores = scores + q_rel.gather(-1, index);
+  }
+  scores = scores * scale;
+  if (sig && sig->score_bias.defined()) scores = scores + sig->score_bias;  // (1|B, H, Tq, Tk)
+  if (in.keep_mask.defined()) scores = scores.masked_fill(in.keep_mask.logical_not(), kMaskedScore);
+  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(v.dtype());  // (B, H, Tq, Tk)
+  if (weights) *weights = probs.detach();
+  if (dropout > 0.0 && training) probs = torch::dropout(probs, dropout, training);
+  auto out = torch::matmul(probs, v);  // (B, H, Tq, Dh)
+  if (shaw) {
+    // Shaw eq. 3: sum_j p_ij a^V_{clip(j-i)} = (probabilities summed per distance) @ table.
+    auto index = sig->rel_index.expand_as(probs);
+    auto per_distance = torch::zeros({probs.size(0), probs.size(1), probs.size(2), sig->rel_values.at(in.layer).size(0)},
+                                     probs.options())
+                            .scatter_add_(-1, index, probs);                        // (B, H, Tq, K)
+    out = out + torch::matmul(per_distance, sig->rel_values.at(in.layer).to(probs.dtype()));
+  }
+  return out;
+}
+
+#if TORCH_VERSION_MAJOR >= 2
+namespace {
+torch::Tensor attend_fused(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                           const AttentionInputs& in, double dropout) {
+  const PositionSignals* sig = in.signals;
+  const bool bias = sig && sig->score_bias.defined();
+  if (!bias && (!in.keep_mask.defined() || in.causal_only)) {
+    return at::scaled_dot_product_attention(q, k, v, {}, dropout, in.causal_only);
+  }
+  torch::Tensor mask;  // float mask added to the scaled logits
+  if (bias) mask = sig->score_bias.to(q.dtype());
+  if (in.keep_mask.defined()) {
+    auto blocked = torch::zeros(in.keep_mask.sizes(), q.options()).masked_fill(in.keep_mask.logical_not(), kMaskedScore);
+    mask = mask.defined() ? mask + blocked : blocked;
+  }
+  return at::scaled_dot_product_attention(q, k, v, mask, dropout, false);
+}
+}  // namespace
+#endif
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
+                                              const AttentionInputs& in, KVCache* cache,
+                                              torch::Tensor* weights) {
+  const int64_t batch = x.size(0), q_len = x.size(1), c = options_.d_model;
+  torch::Tensor q, k, v;
+  if (options_.cross) {
+    q = split_heads(q_->forward(x));  // (B, H, Tq, Dh)
+    if (cache && cache->frozen) {
+      k = cache->k;
+      v = cache->v;
+    } else {
+      auto kv = kv_->forward(memory).chunk(2, -1);  // 2 x (B, Tk, C)
+      k = split_heads(kv[0]);
+      v = split_heads(kv[1]);
+      if (cache) {
+        cache->k = k;
+        cache->v = v;
+        cache->length = k.size(2);
+        cache->frozen = true;
+      }
+    }
+  } else {
+    auto qkv = qkv_->forward(x).chunk(3, -1);  // 3 x (B, Tq, C)
+    q = split_heads(qkv[0]);
+    k = split_heads(qkv[1]);
+    v = split_heads(qkv[2]);
+    if (in.signals && in.signals->cos.defined()) {
+      // New keys sit at the same positions as the queries; cached keys are stored rotated.
+      q = apply_rotary(q, in.signals->cos, in.signals->sin);
+      k = apply_rotary(k, in.signals->cos, in.signals->sin);
+    }
+    if (cache) std::tie(k, v) = cache->append(k, v);
+  }
+
+  const double dropout = is_training() ? options_.dropout : 0.0;
+  torch::Tensor out;  // (B, H, Tq, Dh)
+#if TORCH_VERSION_MAJOR >= 2
+  const bool shaw = in.signals && in.signals->rel_index.defined();
+  if (g_backend == AttentionBackend::kAuto && !shaw && !weights) {
+    out = attend_fused(q, k, v, in, dropout);
+  }
+#endif
+  if (!out.defined()) out = attend_reference(q, k, v, in, dropout, is_training(), weights);
+  out = out.transpose(1, 2).reshape({batch, q_len, c});  // (B, Tq, C)
+  return out_->forward(out);
+}
+
+}  // namespace qkv

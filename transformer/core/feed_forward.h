@@ -1,0 +1,32 @@
+// Position-wise feed-forward: Linear -> activation -> Linear, or the gated SwiGLU form
+// (Shazeer 2020): W2 (silu(W1 x) * W3 x).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace qkv {
+
+enum class Activation { kRelu, kGelu, kSwiglu };
+
+struct FeedForwardOptions {
+  int64_t d_model = 0;
+  int64_t d_ff = 0;
+  Activation activation = Activation::kGelu;
+  bool bias = true;
+};
+
+class FeedForwardImpl : public torch::nn::Module {
+ public:
+  explicit FeedForwardImpl(const FeedForwardOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, T, C) -> (B, T, C)
+  torch::nn::Linear out_proj() const { return down_; }
+
+ private:
+  FeedForwardOptions options_;
+  torch::nn::Linear up_{nullptr};    // C -> F
+  torch::nn::Linear gate_{nullptr};  // C -> F, SwiGLU only
+  torch::nn::Linear down_{nullptr};  // F -> C
+};
+TORCH_MODULE(FeedForward);
+
+}  // namespace qkv

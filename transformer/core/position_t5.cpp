@@ -1,0 +1,58 @@
+// T5 relative position buckets (Raffel et al. 2020, section 2.1): a learned scalar per bucket and
+// head, added to the logits, shared by all layers of a stack. Buckets are exact for small
+// distances and log-spaced up to max_distance; the causal form uses only past distances.
+#include <cmath>
+
+#include "transformer/core/position.h"
+
+namespace qkv {
+
+torch::Tensor t5_bucket(const torch::Tensor& relative, bool bidirectional, int64_t buckets,
+                        int64_t max_distance) {
+  // relative = key position - query position; n is the distance into the past.
+  auto n = -relative.to(torch::kLong);
+  auto bucket = torch::zeros_like(n);
+  if (bidirectional) {
+    buckets /= 2;
+    bucket = bucket + (n < 0).to(torch::kLong) * buckets;  // keys after the query use the upper half
+    n = n.abs();
+  } else {
+    n = n.clamp_min(0);
+  }
+  const int64_t max_exact = buckets / 2;
+  auto scaled = torch::log(n.clamp_min(1).to(torch::kFloat64) / double(max_exact)) /
+                std::log(double(max_distance) / double(max_exact)) * double(buckets - max_exact);
+  auto large = (scaled.to(torch::kLong) + max_exact).clamp_max(buckets - 1);
+  return bucket + torch::where(n < max_exact, n, large);
+}
+
+namespace {
+
+class T5Impl : public PositionSchemeImpl {
+ public:
+  explicit T5Impl(const PositionOptions& options) : PositionSchemeImpl(options) {
+    table_ = register_module("table", torch::nn::Embedding(options.buckets, options.heads));
+  }
+
+  PositionSignals signals(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset,
+                          torch::Device device) override {
+    auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(torch::kLong).device(device));
+    auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(torch::kLong).device(device));
+    auto relative = j.unsqueeze(0) - i.unsqueeze(1);                                       // (Tq, Tk)
+    auto bucket = t5_bucket(relative, !options_.causal, options_.buckets, options_.max_distance);
+    PositionSignals out;
+    out.score_bias = table_->forward(bucket).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);  // (1, H, Tq, Tk)
+    return out;
+  }
+
+ private:
+  torch::nn::Embedding table_{nullptr};
+};
+
+}  // namespace
+
+PositionScheme make_t5_scheme(const PositionOptions& options) {
+  return wrap_scheme<T5Impl>(options);
+}
+
+}  // namespace qkv

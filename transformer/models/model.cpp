@@ -1,0 +1,199 @@
+// Model families, heads, initialisation and the make_model() wiring.
+#include "transformer/models/model.h"
+
+#include <cmath>
+
+namespace qkv {
+
+void DecodeState::select(const torch::Tensor& index) {
+  cache.select(index);
+  if (memory.defined()) memory = memory.index_select(0, index);
+  if (memory_keep.defined()) memory_keep = memory_keep.index_select(0, index);
+}
+
+namespace {
+
+StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
+  StackOptions s;
+  s.block.d_model = c.d_model;
+  s.block.heads = c.heads;
+  s.block.d_ff = c.d_ff;
+  s.block.residual_dropout = c.dropout;
+  s.block.attention_dropout = c.attention_dropout < 0 ? c.dropout : c.attention_dropout;
+  s.block.pre_norm = c.pre_norm;
+  s.block.norm = c.norm_type;
+  s.block.activation = c.activation;
+  s.block.bias = c.bias;
+  s.block.cross = cross;
+  s.layers = (decoder && c.family == Family::kSeq2Seq && c.decoder_layers > 0) ? c.decoder_layers : c.layers;
+  s.position.kind = c.position.scheme;
+  s.position.max_len = c.max_len;
+  s.position.clip = c.position.clip;
+  s.position.buckets = c.position.buckets;
+  s.position.max_distance = c.position.max_distance;
+  s.position.base = c.position.base;
+  s.position.fraction = c.position.fraction;
+  s.embedding_dropout = c.embedding_dropout < 0 ? c.dropout : c.embedding_dropout;
+  s.causal = decoder;
+  return s;
+}
+
+}  // namespace
+
+TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vocab_size)
+    : config_(config), vocab_size_(vocab_size) {
+  const int64_t c = config.d_model;
+  token_embedding_ = register_module("token_embedding", torch::nn::Embedding(vocab_size, c));
+  if (config.family == Family::kBert) {
+    segment_embedding_ = register_module("segment_embedding", torch::nn::Embedding(2, c));
+    encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
+    mlm_transform_ = register_module("mlm_transform", torch::nn::Linear(torch::nn::LinearOptions(c, c).bias(config.bias)));
+    NormOptions norm;
+    norm.dim = c;
+    norm.kind = config.norm_type;
+    norm.bias = config.bias;
+    mlm_norm_ = register_module("mlm_norm", Norm(norm));
+    lm_bias_ = register_parameter("mlm_bias", torch::zeros({vocab_size}));
+  } else {
+    if (config.family == Family::kSeq2Seq) encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
+    decoder_ = register_module("decoder", Stack(stack_options(config, true, config.family == Family::kSeq2Seq)));
+  }
+  if (!config.tie_embeddings) {
+    lm_head_ = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c, vocab_size).bias(false)));
+  }
+  if (config.num_classes > 0) {
+    classifier_ = register_module("classifier", torch::nn::Linear(c, config.num_classes));
+  }
+  initialise();
+}
+
+void TransformerModelImpl::initialise() {
+  torch::NoGradGuard no_grad;
+  const bool gpt2 = config_.init == InitScheme::kGpt2;
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<torch::nn::Linear>()) {
+      if (gpt2) {
+        torch::nn::init::normal_(linear->weight, 0.0, 0.02);
+      } else {
+        torch::nn::init::xavier_uniform_(linear->weight);
+      }
+      if (linear->bias.defined()) linear->bias.zero_();
+    } else if (auto* embedding = module->as<torch::nn::Embedding>()) {
+      const double std = gpt2 ? 0.02 : std::pow(double(config_.d_model), -0.5);
+      torch::nn::init::normal_(embedding->weight, 0.0, std);
+    }
+  }
+  if (gpt2) {
+    // GPT-2: projections into the residual stream scaled by 1/sqrt(2 * layers).
+    for (auto* stack : {&encoder_, &decoder_}) {
+      if (!*stack) continue;
+      const double std = 0.02 / std::sqrt(2.0 * double((*stack)->options().layers));
+      for (auto& block : (*stack)->blocks())
+        for (auto& proj : block->residual_projections()) torch::nn::init::normal_(proj->weight, 0.0, std);
+    }
+  }
+}
+
+torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const torch::Tensor& segments) {
+  auto x = token_embedding_->forward(tokens);  // (B, T, C)
+  if (config_.scale_embeddings) x = x * std::sqrt(double(config_.d_model));
+  if (segment_embedding_ && segments.defined()) x = x + segment_embedding_->forward(segments);
+  return x;
+}
+
+torch::Tensor TransformerModelImpl::encode(const torch::Tensor& source, const torch::Tensor& source_keep,
+                                           DecodeState* state) {
+  auto memory = encoder_->forward(embed(source, {}), source_keep);  // (B, S, C)
+  if (state) {
+    state->memory = memory;
+    state->memory_keep = source_keep;
+  }
+  return memory;
+}
+
+torch::Tensor TransformerModelImpl::hidden(const torch::Tensor& tokens, const torch::Tensor& keep,
+                                           const torch::Tensor& segments, DecodeState* state,
+                                           std::vector<torch::Tensor>* weights) {
+  if (config_.family == Family::kBert) {
+    return encoder_->forward(embed(tokens, segments), keep, {}, {}, nullptr, weights);
+  }
+  torch::Tensor memory, memory_keep;
+  if (config_.family == Family::kSeq2Seq) {
+    TORCH_CHECK(state && state->memory.defined(), "seq2seq decoding needs an encoded source");
+    memory = state->memory;
+    memory_keep = state->memory_keep;
+  }
+  StackCache* cache = (state && state->incremental) ? &state->cache : nullptr;
+  return decoder_->forward(embed(tokens, {}), keep, memory, memory_keep, cache, weights);
+}
+
+torch::Tensor TransformerModelImpl::token_logits(const torch::Tensor& hidden) {
+  auto h = hidden;
+  if (config_.family == Family::kBert) {
+    // BERT's MLM head: dense, activation, norm, then the tied decoder with its own bias.
+    h = mlm_norm_->forward(torch::gelu(mlm_transform_->forward(h)));
+  }
+  auto logits = lm_head_ ? lm_head_->forward(h) : torch::matmul(h, token_embedding_->weight.t());  // (B, T, V)
+  if (lm_bias_.defined()) logits = logits + lm_bias_;
+  return logits;
+}
+
+torch::Tensor TransformerModelImpl::class_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
+  TORCH_CHECK(classifier_, "model.num_classes is 0: this model has no classification head");
+  torch::Tensor pooled;  // (B, C)
+  if (config_.family == Family::kBert) {
+    pooled = hidden.select(1, 0);
+  } else {
+    auto last = keep.defined() ? keep.to(torch::kLong).sum(1) - 1
+                               : torch::full({hidden.size(0)}, hidden.size(1) - 1, torch::dtype(torch::kLong).device(hidden.device()));
+    pooled = hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);
+  }
+  return classifier_->forward(pooled);  // (B, N)
+}
+
+int64_t TransformerModelImpl::max_positions() const {
+  int64_t limit = -1;
+  for (auto* stack : {&encoder_, &decoder_}) {
+    if (!*stack) continue;
+    const int64_t m = (*stack)->position()->max_positions();
+    if (m >= 0) limit = limit < 0 ? m : std::min(limit, m);
+  }
+  return limit;
+}
+
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size) {
+  return TransformerModel(config, vocab_size);
+}
+
+ParameterCount count_parameters(TransformerModel& model) {
+  ParameterCount count;
+  for (const auto& p : model->named_parameters()) {
+    count.total += p.value().numel();
+    const auto& key = p.key();
+    const bool embedding = key.find("token_embedding") != std::string::npos ||
+                           key.find("segment_embedding") != std::string::npos ||
+                           key.find("position.table") != std::string::npos;
+    if (!embedding) count.non_embedding += p.value().numel();
+  }
+  return count;
+}
+
+double forward_flops_per_token(const ModelConfig& c, int64_t vocab_size, int64_t context) {
+  const double d = double(c.d_model), f = double(c.d_ff);
+  const double ff_mats = c.activation == Activation::kSwiglu ? 3.0 : 2.0;
+  const double self_block = 4.0 * d * d + ff_mats * d * f;  // q, k, v, out + feed-forward weights
+  const double cross_block = self_block + 4.0 * d * d;
+  const double attn_keys = c.family == Family::kBert ? double(context) : (double(context) + 1.0) / 2.0;
+  const double attention = 2.0 * 2.0 * d * attn_keys;  // scores and weighted sum per layer
+  double flops = 0;
+  if (c.family == Family::kSeq2Seq) {
+    const int64_t dec = c.decoder_layers > 0 ? c.decoder_layers : c.layers;
+    flops = double(c.layers) * (2.0 * self_block + 2.0 * 2.0 * d * double(context)) +
+            double(dec) * (2.0 * cross_block + 2.0 * attention + 2.0 * 2.0 * d * double(context));
+  } else {
+    flops = double(c.layers) * (2.0 * self_block + attention);
+  }
+  return flops + 2.0 * d * double(vocab_size);  // LM head
+}
+
+}  // namespace qkv

@@ -1,0 +1,82 @@
+// The three model families over the shared stacks: gpt (decoder stack, no cross-attention), bert
+// (encoder stack) and seq2seq (both, with cross-attention), with LM, MLM and classification heads.
+// make_model() is the only place where configuration becomes modules.
+//
+// Letters: B batch, T target/token length, S source length, C model dim, V vocabulary, N classes.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "transformer/config/config.h"
+#include "transformer/models/stack.h"
+
+namespace qkv {
+
+// Incremental decoding state: the decoder's KV caches and, for seq2seq, the encoded source.
+struct DecodeState {
+  bool incremental = true;  // false: hold the encoded source only (teacher forcing)
+  StackCache cache;
+  torch::Tensor memory, memory_keep;  // (B, S, C), (B, S)
+  int64_t length() const { return cache.length; }
+  void select(const torch::Tensor& index);
+};
+
+class TransformerModelImpl : public torch::nn::Module {
+ public:
+  TransformerModelImpl(const ModelConfig& config, int64_t vocab_size);
+
+  // Hidden states of the side that predicts tokens (B, T, C): the decoder for gpt and seq2seq,
+  // the encoder for bert. tokens (B, T) int64; keep (B, T) bool or undefined; segments (B, T) or
+  // undefined; for seq2seq, source (B, S) and source_keep, or a state holding the encoded source.
+  torch::Tensor hidden(const torch::Tensor& tokens, const torch::Tensor& keep = {},
+                       const torch::Tensor& segments = {}, DecodeState* state = nullptr,
+                       std::vector<torch::Tensor>* weights = nullptr);
+  // Encoder output (B, S, C) for seq2seq; starts a decode state when given one.
+  torch::Tensor encode(const torch::Tensor& source, const torch::Tensor& source_keep,
+                       DecodeState* state = nullptr);
+
+  // Token logits (B, T, V) from hidden states: tied or separate LM head, or the MLM head for bert.
+  torch::Tensor token_logits(const torch::Tensor& hidden);
+  // Class logits (B, N): the first token for encoders, the last real token for decoders.
+  torch::Tensor class_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t vocab_size() const { return vocab_size_; }
+  // Largest position the model can represent; -1 when unbounded.
+  int64_t max_positions() const;
+  Stack decoder() const { return decoder_; }
+  Stack encoder() const { return encoder_; }
+
+ private:
+  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& segments);
+  void initialise();
+
+  ModelConfig config_;
+  int64_t vocab_size_;
+  torch::nn::Embedding token_embedding_{nullptr};
+  torch::nn::Embedding segment_embedding_{nullptr};  // bert only
+  Stack encoder_{nullptr}, decoder_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};  // untied only
+  torch::Tensor lm_bias_;               // bert MLM output bias
+  torch::nn::Linear mlm_transform_{nullptr};
+  Norm mlm_norm_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(TransformerModel);
+
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size);
+
+// Parameter counts: all, and without the token and position embeddings (Kaplan et al. 2020).
+struct ParameterCount {
+  int64_t total = 0, non_embedding = 0;
+};
+ParameterCount count_parameters(TransformerModel& model);
+
+// Forward FLOPs per token at context length T: 2 per multiply-add over the non-embedding weights
+// and the LM head, plus attention scores and weighted sums (2 * 2 * layers * T * C, causal
+// averaged over positions for decoders). Training costs about three times this.
+double forward_flops_per_token(const ModelConfig& config, int64_t vocab_size, int64_t context);
+
+}  // namespace qkv

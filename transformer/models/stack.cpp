@@ -1,0 +1,79 @@
+// Encoder/decoder stack: position embedding, masks and signals built once, then the blocks.
+#include "transformer/models/stack.h"
+
+#include "transformer/core/mask.h"
+
+namespace qkv {
+
+void StackCache::select(const torch::Tensor& index) {
+  for (auto& b : blocks) {
+    b.self.select(index);
+    b.cross.select(index);
+  }
+  if (key_keep.defined()) key_keep = key_keep.index_select(0, index);
+}
+
+StackImpl::StackImpl(const StackOptions& options) : options_(options) {
+  PositionOptions position = options.position;
+  position.d_model = options.block.d_model;
+  position.heads = options.block.heads;
+  position.layers = options.layers;
+  position.causal = options.causal;
+  options_.position = position;
+  position_ = register_module("position", make_position_scheme(position));
+  for (int64_t i = 0; i < options.layers; ++i) {
+    blocks_.push_back(register_module("block_" + std::to_string(i), Block(options.block)));
+  }
+  if (options.block.pre_norm) {
+    NormOptions norm;
+    norm.dim = options.block.d_model;
+    norm.kind = options.block.norm;
+    norm.bias = options.block.bias;
+    final_norm_ = register_module("final_norm", Norm(norm));
+  }
+}
+
+torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, const torch::Tensor& memory,
+                                 const torch::Tensor& memory_keep, StackCache* cache,
+                                 std::vector<torch::Tensor>* weights) {
+  const int64_t q_len = x.size(1);
+  const int64_t offset = cache ? cache->length : 0;
+  const int64_t k_len = offset + q_len;
+  const auto device = x.device();
+
+  torch::Tensor key_keep = keep;  // (B, Tk)
+  if (cache) {
+    if (cache->blocks.empty()) cache->blocks.resize(blocks_.size());
+    if (keep.defined() || cache->key_keep.defined()) {
+      auto old = cache->key_keep.defined() ? cache->key_keep
+                                           : torch::ones({x.size(0), offset}, torch::dtype(torch::kBool).device(device));
+      auto fresh = keep.defined() ? keep.to(torch::kBool)
+                                  : torch::ones({x.size(0), q_len}, torch::dtype(torch::kBool).device(device));
+      cache->key_keep = torch::cat({old, fresh}, 1);
+      key_keep = cache->key_keep;
+    }
+  }
+
+  x = position_->embed(x, offset);
+  x = torch::dropout(x, options_.embedding_dropout, is_training());
+
+  const PositionSignals signals = position_->signals(q_len, offset, k_len, 0, device);
+  BlockInputs in;
+  in.self.keep_mask = build_keep_mask(key_keep, options_.causal, q_len, k_len, offset, device);
+  in.self.causal_only = options_.causal && !key_keep.defined() && offset == 0;
+  in.self.signals = &signals;
+  if (options_.block.cross) {
+    in.memory = memory;
+    in.cross.keep_mask = build_keep_mask(memory_keep, false, q_len, memory.size(1), 0, device);
+  }
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    in.self.layer = int64_t(i);
+    torch::Tensor w;
+    x = blocks_[i]->forward(x, in, cache ? &cache->blocks[i] : nullptr, weights ? &w : nullptr);
+    if (weights) weights->push_back(w);
+  }
+  if (cache) cache->length = k_len;
+  return final_norm_ ? final_norm_->forward(x) : x;
+}
+
+}  // namespace qkv

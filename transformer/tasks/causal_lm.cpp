@@ -1,0 +1,81 @@
+// Causal LM task.
+#include "transformer/tasks/causal_lm.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "transformer/errors.h"
+
+namespace qkv {
+
+CausalLmTask::CausalLmTask(const Experiment& experiment)
+    : seq_len_(experiment.train.seq_len), seed_(uint64_t(experiment.seed)) {}
+
+void CausalLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool need_train) {
+  if (need_train) train_ = BlockSampler(read_token_stream(e.data.train, tokenizer), seq_len_, seed_, true);
+  if (need_train && train_.num_blocks() == 0) {
+    throw InputError(fmt::format("{}: too short for one block of train.seq_len + 1 = {} tokens", e.data.train, seq_len_ + 1));
+  }
+  if (!e.data.valid.empty()) valid_tokens_ = read_token_stream(e.data.valid, tokenizer);
+  if (!e.data.test.empty()) test_tokens_ = read_token_stream(e.data.test, tokenizer);
+}
+
+bool CausalLmTask::has_split(Split split) const {
+  switch (split) {
+    case Split::kTrain: return train_.num_blocks() > 0;
+    case Split::kValid: return valid_tokens_.defined();
+    case Split::kTest: return test_tokens_.defined();
+  }
+  return false;
+}
+
+TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
+  auto blocks = train_.blocks(index * batch_size, batch_size);  // (B, T+1)
+  TaskBatch batch;
+  batch.tokens = blocks.narrow(1, 0, seq_len_);
+  batch.targets = blocks.narrow(1, 1, seq_len_);
+  batch.tokens_count = batch.tokens.numel();
+  return batch;
+}
+
+torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
+  auto logits = model->token_logits(model->hidden(batch.tokens));  // (B, T, V)
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32),
+                                              batch.targets.reshape({-1}));
+}
+
+std::pair<double, int64_t> causal_lm_loss_sum(TransformerModel& model, const torch::Tensor& blocks) {
+  const int64_t t = blocks.size(1) - 1;
+  auto logits = model->token_logits(model->hidden(blocks.narrow(1, 0, t)));  // (B, T, V)
+  auto loss = torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), blocks.narrow(1, 1, t).reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  return {loss.item<double>(), blocks.size(0) * t};
+}
+
+Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+  return evaluate_at(model, split, seq_len_, batch_size, max_batches);
+}
+
+Metrics CausalLmTask::evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size,
+                                  int64_t max_batches) {
+  const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
+  TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
+  BlockSampler blocks(tokens, seq_len, 0, false);  // every block once, in order
+  if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  int64_t count = 0;
+  for (int64_t first = 0, batches = 0; first < blocks.num_blocks(); first += batch_size, ++batches) {
+    if (max_batches > 0 && batches >= max_batches) break;
+    const int64_t n = std::min(batch_size, blocks.num_blocks() - first);
+    auto [s, c] = causal_lm_loss_sum(model, blocks.blocks(first, n));
+    sum += s;
+    count += c;
+  }
+  const double loss = sum / double(count);
+  return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", double(count)}};
+}
+
+}  // namespace qkv

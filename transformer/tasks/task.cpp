@@ -1,0 +1,30 @@
+// Task factory and helpers.
+#include "transformer/tasks/task.h"
+
+#include "transformer/tasks/causal_lm.h"
+
+namespace qkv {
+
+const char* split_name(Split split) {
+  switch (split) {
+    case Split::kTrain: return "train";
+    case Split::kValid: return "valid";
+    case Split::kTest: return "test";
+  }
+  return "?";
+}
+
+double metric(const Metrics& metrics, const std::string& name) {
+  for (const auto& [key, value] : metrics)
+    if (key == name) return value;
+  return std::nan("");
+}
+
+std::unique_ptr<Task> make_task(const Experiment& experiment) {
+  switch (experiment.task.kind) {
+    case TaskKind::kCausalLm: return std::make_unique<CausalLmTask>(experiment);
+  }
+  return nullptr;
+}
+
+}  // namespace qkv

@@ -1,0 +1,47 @@
+// The task interface: what a task kind contributes to training and evaluation (its data, its
+// batches, its loss and its metrics). The trainer and the commands see only this.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transformer/config/config.h"
+#include "transformer/models/model.h"
+#include "transformer/text/tokenizer.h"
+
+namespace qkv {
+
+enum class Split { kTrain, kValid, kTest };
+const char* split_name(Split split);
+
+// Named metrics in report order; "loss" first.
+using Metrics = std::vector<std::pair<std::string, double>>;
+double metric(const Metrics& metrics, const std::string& name);
+
+struct TaskBatch {
+  torch::Tensor tokens;   // (B, T) model inputs
+  torch::Tensor targets;  // (B, T) next tokens
+  int64_t tokens_count = 0;
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  // Reads and tokenizes the splits it needs; InputError on bad data.
+  virtual void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) = 0;
+  virtual bool has_split(Split split) const = 0;
+  // Training batch number `index` of `batch_size` examples: the same batch whenever asked.
+  virtual TaskBatch train_batch(int64_t index, int64_t batch_size) = 0;
+  // Mean loss of a batch, a scalar with gradient.
+  virtual torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) = 0;
+  // Metrics over a split (at most max_batches batches; 0: all). The caller sets eval mode.
+  virtual Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) = 0;
+};
+
+std::unique_ptr<Task> make_task(const Experiment& experiment);
+
+}  // namespace qkv

@@ -1,0 +1,184 @@
+// SentencePiece training and use, through libqkv_spm.so (see spm_bridge.h).
+#include "transformer/text/tokenizer.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "transformer/data/checksum.h"
+#include "transformer/errors.h"
+#include "transformer/text/spm_bridge.h"
+
+namespace qkv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Bridge {
+  decltype(&qkv_spm_open) open;
+  decltype(&qkv_spm_close) close;
+  decltype(&qkv_spm_piece_size) piece_size;
+  decltype(&qkv_spm_piece_to_id) piece_to_id;
+  decltype(&qkv_spm_special) special;
+  decltype(&qkv_spm_encode) encode;
+  decltype(&qkv_spm_decode) decode;
+  decltype(&qkv_spm_id_to_piece) id_to_piece;
+  decltype(&qkv_spm_train) train;
+};
+
+// Candidate locations of the module: $QKV_SPM_BRIDGE, beside the running program, the build tree.
+std::vector<std::string> bridge_candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("QKV_SPM_BRIDGE")) out.emplace_back(env);
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    out.push_back((exe.parent_path() / "libqkv_spm.so").string());
+    out.push_back((exe.parent_path().parent_path() / "libqkv_spm.so").string());
+  }
+#ifdef QKV_SPM_BRIDGE_PATH
+  out.emplace_back(QKV_SPM_BRIDGE_PATH);
+#endif
+  return out;
+}
+
+const Bridge& bridge() {
+  static Bridge b;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* handle = nullptr;
+    std::string errors;
+    for (const auto& path : bridge_candidates()) {
+      if (!fs::exists(path)) continue;
+      handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (handle) break;
+      errors += fmt::format(" {}: {};", path, dlerror());
+    }
+    if (!handle) throw std::runtime_error("cannot load libqkv_spm.so (SentencePiece bridge);" + errors);
+    auto sym = [&](const char* name) {
+      void* f = dlsym(handle, name);
+      if (!f) throw std::runtime_error(fmt::format("libqkv_spm.so lacks {}", name));
+      return f;
+    };
+    b.open = reinterpret_cast<decltype(b.open)>(sym("qkv_spm_open"));
+    b.close = reinterpret_cast<decltype(b.close)>(sym("qkv_spm_close"));
+    b.piece_size = reinterpret_cast<decltype(b.piece_size)>(sym("qkv_spm_piece_size"));
+    b.piece_to_id = reinterpret_cast<decltype(b.piece_to_id)>(sym("qkv_spm_piece_to_id"));
+    b.special = reinterpret_cast<decltype(b.special)>(sym("qkv_spm_special"));
+    b.encode = reinterpret_cast<decltype(b.encode)>(sym("qkv_spm_encode"));
+    b.decode = reinterpret_cast<decltype(b.decode)>(sym("qkv_spm_decode"));
+    b.id_to_piece = reinterpret_cast<decltype(b.id_to_piece)>(sym("qkv_spm_id_to_piece"));
+    b.train = reinterpret_cast<decltype(b.train)>(sym("qkv_spm_train"));
+  });
+  return b;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: tokenizer model not found", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string bytes = buffer.str();
+  const Bridge& b = bridge();
+  char error[512] = {0};
+  void* processor = b.open(bytes.data(), bytes.size(), error, sizeof(error));
+  if (!processor) throw InputError(fmt::format("{}: not a SentencePiece model: {}", path, error));
+  Tokenizer t;
+  t.processor_ = std::shared_ptr<void>(processor, [close = b.close](void* p) { close(p); });
+  t.checksum_ = checksum_hex(bytes);
+  t.path_ = path;
+  t.special_.pad = b.special(processor, 0);
+  t.special_.unk = b.special(processor, 1);
+  t.special_.bos = b.special(processor, 2);
+  t.special_.eos = b.special(processor, 3);
+  auto id_of = [&](const char* piece) {
+    const int id = b.piece_to_id(processor, piece);
+    return id == t.special_.unk ? -1 : id;
+  };
+  t.special_.mask = id_of("<mask>");
+  t.special_.cls = id_of("<cls>");
+  t.special_.sep = id_of("<sep>");
+  if (t.special_.pad < 0 || t.special_.bos < 0 || t.special_.eos < 0) {
+    throw InputError(fmt::format("{}: tokenizer lacks pad, bos or eos pieces (train it with qkv)", path));
+  }
+  return t;
+}
+
+void Tokenizer::train(const std::string& text_file, const std::string& model_path, const TokenizerConfig& config,
+                      uint64_t seed) {
+  const fs::path target(model_path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string prefix = (target.parent_path() / fmt::format(".tmp-{}-{}", target.stem().string(), getpid())).string();
+  const std::vector<std::pair<std::string, std::string>> args{
+      {"input", text_file},
+      {"model_prefix", prefix},
+      {"vocab_size", std::to_string(config.vocab_size)},
+      {"model_type", choice_name(tokenizer_type_choices(), config.type)},
+      {"character_coverage", fmt::format("{}", config.character_coverage)},
+      {"input_sentence_size", std::to_string(config.max_sentences)},
+      {"shuffle_input_sentence", "true"},
+      {"pad_id", "0"},
+      {"unk_id", "1"},
+      {"bos_id", "2"},
+      {"eos_id", "3"},
+      {"user_defined_symbols", "<mask>,<cls>,<sep>"},
+      {"hard_vocab_limit", "false"},
+      {"num_threads", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
+  };
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : args) keys.push_back(k.c_str()), values.push_back(v.c_str());
+  char error[1024] = {0};
+  if (bridge().train(keys.data(), values.data(), keys.size(), unsigned(seed), error, sizeof(error)) != 0) {
+    throw InputError(fmt::format("{}: tokenizer training failed: {}", text_file, error));
+  }
+  fs::rename(prefix + ".model", target);  // atomic: a half-trained model never has the final name
+  std::error_code ignored;
+  fs::remove(prefix + ".vocab", ignored);
+}
+
+std::vector<int> Tokenizer::encode(std::string_view text) const {
+  std::vector<int> ids(text.size() + 2);  // every piece covers at least one byte
+  const size_t n = bridge().encode(processor_.get(), text.data(), text.size(), ids.data(), ids.size());
+  if (n > ids.size()) {
+    ids.resize(n);
+    bridge().encode(processor_.get(), text.data(), text.size(), ids.data(), ids.size());
+  }
+  ids.resize(n);
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  std::string text(ids.size() * 8 + 16, '\0');
+  size_t n = bridge().decode(processor_.get(), ids.data(), ids.size(), text.data(), text.size());
+  if (n > text.size()) {
+    text.resize(n);
+    n = bridge().decode(processor_.get(), ids.data(), ids.size(), text.data(), text.size());
+  }
+  text.resize(n);
+  return text;
+}
+
+std::string Tokenizer::piece(int id) const {
+  std::string out(64, '\0');
+  size_t n = bridge().id_to_piece(processor_.get(), id, out.data(), out.size());
+  if (n > out.size()) {
+    out.resize(n);
+    n = bridge().id_to_piece(processor_.get(), id, out.data(), out.size());
+  }
+  out.resize(n);
+  return out;
+}
+
+int Tokenizer::vocab_size() const { return bridge().piece_size(processor_.get()); }
+
+}  // namespace qkv

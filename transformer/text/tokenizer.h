@@ -1,0 +1,41 @@
+// SentencePiece tokenizers: training on a text file, loading, encode/decode, and the special
+// tokens every qkv model shares: pad 0, unk 1, bos 2, eos 3, then <mask>, <cls>, <sep>.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transformer/config/config.h"
+
+namespace qkv {
+
+struct SpecialTokens {
+  int pad = 0, unk = 1, bos = 2, eos = 3, mask = -1, cls = -1, sep = -1;
+};
+
+class Tokenizer {
+ public:
+  // Loads a model file; InputError when it is missing or not a SentencePiece model.
+  static Tokenizer load(const std::string& path);
+  // Trains on the lines of `text_file` and writes `model_path` atomically.
+  static void train(const std::string& text_file, const std::string& model_path, const TokenizerConfig& config,
+                    uint64_t seed);
+
+  std::vector<int> encode(std::string_view text) const;
+  std::string decode(const std::vector<int>& ids) const;
+  std::string piece(int id) const;
+  int vocab_size() const;
+  const SpecialTokens& special() const { return special_; }
+  const std::string& checksum() const { return checksum_; }  // of the model file's bytes
+  const std::string& path() const { return path_; }
+
+ private:
+  std::shared_ptr<void> processor_;  // a SentencePiece processor inside libqkv_spm.so
+  SpecialTokens special_;
+  std::string checksum_, path_;
+};
+
+}  // namespace qkv

@@ -1,0 +1,224 @@
+// Atomic checkpoint writing, verification and checked loading.
+#include "transformer/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "transformer/data/checksum.h"
+#include "transformer/errors.h"
+
+namespace qkv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kFormat = 1;
+
+[[noreturn]] void io_failure(const std::string& what, const std::string& path, int err) {
+  throw std::runtime_error(fmt::format("{}: {}: {} (errno {})", path, what, std::strerror(err), err));
+}
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) io_failure("cannot open to flush", path, errno);
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    io_failure("cannot flush", path, err);
+  }
+  ::close(fd);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int64_t step_of(const fs::path& dir) {
+  const std::string name = dir.filename().string();
+  if (name.rfind("step-", 0) != 0) return -1;
+  try {
+    return std::stoll(name.substr(5));
+  } catch (...) {
+    return -1;
+  }
+}
+
+// The model's tensors (parameters, then buffers) in a fixed order, with their names.
+std::vector<std::pair<std::string, torch::Tensor>> model_tensors(TransformerModel& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) io_failure("cannot write", tmp, errno);
+    out << contents;
+    out.flush();
+    if (!out) io_failure("cannot write", tmp, errno);
+  }
+  fsync_path(tmp, false);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) io_failure("cannot rename into place", path, errno);
+  fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), true);
+}
+
+CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep)
+    : run_dir_(std::move(run_dir)), dir_((fs::path(run_dir_) / "checkpoints").string()), keep_(keep) {}
+
+void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
+                           const nlohmann::json& trainer_state, const std::string& tokenizer_checksum) {
+  const fs::path final_dir = fs::path(dir_) / fmt::format("step-{}", step);
+  const fs::path tmp_dir = fs::path(dir_) / fmt::format(".tmp-step-{}", step);
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) io_failure("cannot create", dir_, ec.value());
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directories(tmp_dir, ec);
+  if (ec) io_failure("cannot create", tmp_dir.string(), ec.value());
+
+  nlohmann::json manifest;
+  manifest["format"] = kFormat;
+  manifest["step"] = step;
+  manifest["tokenizer"] = tokenizer_checksum;
+  {
+    std::vector<torch::Tensor> tensors;
+    nlohmann::json shapes = nlohmann::json::array();
+    for (auto& [name, tensor] : model_tensors(model)) {
+      tensors.push_back(tensor.detach().cpu());
+      shapes.push_back({{"name", name}, {"shape", tensor.sizes().vec()}});
+    }
+    manifest["tensors"] = shapes;
+    torch::save(tensors, (tmp_dir / "model.pt").string());
+  }
+  if (optimizer) torch::save(*optimizer, (tmp_dir / "optimizer.pt").string());
+  {
+    std::ofstream out(tmp_dir / "trainer.json");
+    out << trainer_state.dump(2) << "\n";
+    if (!out) io_failure("cannot write", (tmp_dir / "trainer.json").string(), errno);
+  }
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& entry : fs::directory_iterator(tmp_dir)) {
+    const std::string path = entry.path().string();
+    fsync_path(path, false);
+    files[entry.path().filename().string()] = {{"bytes", fs::file_size(entry.path())}, {"fnv1a64", file_checksum(path)}};
+  }
+  manifest["files"] = files;
+  fsync_path(tmp_dir.string(), true);
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) io_failure("cannot rename into place", final_dir.string(), ec.value());
+  fsync_path(dir_, true);
+  write_file_atomic((final_dir / "MANIFEST.json").string(), manifest.dump(2) + "\n");
+  write_file_atomic((fs::path(run_dir_) / "latest").string(), fs::relative(final_dir, run_dir_).string() + "\n");
+
+  // Keep the newest `keep` complete checkpoints.
+  std::vector<fs::path> complete;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    if (step_of(entry.path()) >= 0) complete.push_back(entry.path());
+  std::sort(complete.begin(), complete.end(), [](const fs::path& a, const fs::path& b) { return step_of(a) > step_of(b); });
+  for (size_t i = size_t(keep_); i < complete.size(); ++i) fs::remove_all(complete[i], ec);
+}
+
+std::optional<std::string> verify_checkpoint(const std::string& path) {
+  const fs::path manifest_path = fs::path(path) / "MANIFEST.json";
+  if (!fs::exists(manifest_path)) return std::string("no manifest (incomplete write)");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(read_file(manifest_path.string()));
+    if (manifest.at("format").get<int>() != kFormat) return std::string("unknown checkpoint format");
+    for (const auto& [name, entry] : manifest.at("files").items()) {
+      const fs::path file = fs::path(path) / name;
+      if (!fs::exists(file)) return fmt::format("{} is missing", name);
+      if (fs::file_size(file) != entry.at("bytes").get<uint64_t>()) return fmt::format("{} has the wrong size", name);
+      if (file_checksum(file.string()) != entry.at("fnv1a64").get<std::string>()) return fmt::format("{} fails its checksum", name);
+    }
+    if (!manifest.at("files").contains("model.pt")) return std::string("model.pt is not in the manifest");
+  } catch (const std::exception& e) {
+    return fmt::format("unreadable manifest: {}", e.what());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckpointStore::newest_valid(std::vector<std::string>* skipped) const {
+  if (!fs::is_directory(dir_)) return std::nullopt;
+  std::vector<fs::path> candidates;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    if (step_of(entry.path()) >= 0) candidates.push_back(entry.path());
+  std::sort(candidates.begin(), candidates.end(), [](const fs::path& a, const fs::path& b) { return step_of(a) > step_of(b); });
+  for (const auto& candidate : candidates) {
+    auto problem = verify_checkpoint(candidate.string());
+    if (!problem) return candidate.string();
+    if (skipped) skipped->push_back(fmt::format("{}: {}", candidate.string(), *problem));
+  }
+  return std::nullopt;
+}
+
+nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
+                               const std::string& tokenizer_checksum) {
+  if (auto problem = verify_checkpoint(path)) throw InputError(fmt::format("{}: invalid checkpoint: {}", path, *problem));
+  const auto manifest = nlohmann::json::parse(read_file((fs::path(path) / "MANIFEST.json").string()));
+
+  std::vector<std::string> differences;
+  if (!tokenizer_checksum.empty() && manifest.at("tokenizer").get<std::string>() != tokenizer_checksum) {
+    differences.push_back(fmt::format("tokenizer: checkpoint was trained with tokenizer {}, the experiment's is {}",
+                                      manifest.at("tokenizer").get<std::string>(), tokenizer_checksum));
+  }
+  auto tensors = model_tensors(model);
+  std::map<std::string, std::vector<int64_t>> saved;
+  for (const auto& entry : manifest.at("tensors")) saved[entry.at("name")] = entry.at("shape").get<std::vector<int64_t>>();
+  for (const auto& [name, tensor] : tensors) {
+    auto it = saved.find(name);
+    if (it == saved.end()) {
+      differences.push_back(fmt::format("{}: in the model, not in the checkpoint", name));
+    } else if (it->second != tensor.sizes().vec()) {
+      differences.push_back(fmt::format("{}: shape {} in the checkpoint, {} in the model", name,
+                                        fmt::join(it->second, "x"), fmt::join(tensor.sizes().vec(), "x")));
+    }
+  }
+  for (const auto& [name, shape] : saved) {
+    const bool known = std::any_of(tensors.begin(), tensors.end(), [&](const auto& t) { return t.first == name; });
+    if (!known) differences.push_back(fmt::format("{}: in the checkpoint, not in the model", name));
+  }
+  if (!differences.empty()) {
+    std::string text;
+    for (const auto& d : differences) text += "\n  " + d;
+    throw InputError(fmt::format("{}: checkpoint does not match the experiment ({} differences):{}", path,
+                                 differences.size(), text));
+  }
+
+  std::vector<torch::Tensor> values;
+  torch::load(values, (fs::path(path) / "model.pt").string());
+  TORCH_CHECK(values.size() == tensors.size(), "model.pt holds ", values.size(), " tensors, expected ", tensors.size());
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      // The saved order follows the manifest's names; match by name to be safe.
+      const auto& name = manifest.at("tensors")[i].at("name").get<std::string>();
+      auto target = std::find_if(tensors.begin(), tensors.end(), [&](const auto& t) { return t.first == name; });
+      target->second.copy_(values[i]);
+    }
+  }
+  if (optimizer) torch::load(*optimizer, (fs::path(path) / "optimizer.pt").string());
+  return nlohmann::json::parse(read_file((fs::path(path) / "trainer.json").string()));
+}
+
+}  // namespace qkv

@@ -1,0 +1,50 @@
+// Checkpoints of a run: model, optimizer and trainer state under runs/NAME/checkpoints/step-N/,
+// written to a temporary name, flushed, renamed, and sealed by a manifest of checksums written
+// last. Only a checkpoint whose manifest verifies is ever loaded; loading compares every tensor's
+// name and shape, and the tokenizer, with the experiment's and lists each difference.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transformer/models/model.h"
+
+namespace qkv {
+
+class CheckpointStore {
+ public:
+  CheckpointStore(std::string run_dir, int64_t keep);
+
+  // Writes step-N and points `latest` at it; removes the oldest beyond `keep`.
+  void save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
+            const nlohmann::json& trainer_state, const std::string& tokenizer_checksum);
+
+  // Newest checkpoint whose manifest verifies, newest first by step; invalid ones are skipped and
+  // described in `skipped`.
+  std::optional<std::string> newest_valid(std::vector<std::string>* skipped = nullptr) const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string run_dir_, dir_;
+  int64_t keep_;
+};
+
+// Checks a checkpoint directory's manifest and checksums; returns the reason when invalid.
+std::optional<std::string> verify_checkpoint(const std::string& path);
+
+// Loads model weights (and the optimizer, when given) from a verified checkpoint, after checking
+// names, shapes and the tokenizer checksum; InputError listing every difference otherwise.
+// Returns the trainer state saved with it.
+nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
+                               const std::string& tokenizer_checksum);
+
+// Writes `contents` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
+void write_file_atomic(const std::string& path, const std::string& contents);
+
+}  // namespace qkv

@@ -1,0 +1,25 @@
+// Mixed precision: bf16 autocast on CPU (and CUDA when built with it) for a scope, and the
+// number of intra-op threads.
+#pragma once
+
+#include <cstdint>
+
+#include "transformer/config/config.h"
+
+namespace qkv {
+
+class AutocastScope {
+ public:
+  explicit AutocastScope(Precision precision);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_ = false, previous_ = false;
+};
+
+// Sets LibTorch's intra-op threads: `threads`, or all cores when 0. Returns the number set.
+int64_t set_threads(int64_t threads);
+
+}  // namespace qkv

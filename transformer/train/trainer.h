@@ -1,0 +1,36 @@
+// The training loop: schedule, micro-batch accumulation, clipping, autocast, periodic evaluation,
+// metrics.jsonl, the progress line and checkpoints; resuming continues bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "transformer/config/config.h"
+#include "transformer/models/model.h"
+#include "transformer/tasks/task.h"
+#include "transformer/text/tokenizer.h"
+
+namespace qkv {
+
+struct TrainOptions {
+  bool resume = false;   // continue from the newest valid checkpoint of the run directory
+  int64_t stop_at = -1;  // save and stop after this step (the schedule still spans train.steps)
+  bool quiet = false;    // no progress line
+};
+
+struct TrainResult {
+  int64_t step = 0;
+  Metrics valid;             // final evaluation, empty without a valid split
+  double tokens_per_s = 0;   // training throughput, evaluation excluded
+  double train_seconds = 0;  // this invocation's training time, evaluation excluded
+  double wall_seconds = 0;
+};
+
+// Creates the run directory (config.yaml, tokenizer.model) once the inputs have been checked.
+void prepare_run_directory(const Experiment& experiment, const std::string& config_yaml, const Tokenizer& tokenizer,
+                           bool resume);
+
+TrainResult train(const Experiment& experiment, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
+                  const TrainOptions& options);
+
+}  // namespace qkv
