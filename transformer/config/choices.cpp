@@ -37,6 +37,18 @@ const Choices<PositionKind>& position_choices() {
                                        {"alibi", PositionKind::kAlibi}};
   return c;
 }
+PositionKind position_option_owner(const std::string& key) {
+  if (key == "clip") return PositionKind::kShaw;
+  if (key == "buckets" || key == "max_distance") return PositionKind::kT5;
+  if (key == "base" || key == "fraction") return PositionKind::kRope;
+  return PositionKind::kNone;
+}
+
+bool position_option_applies(PositionKind scheme, const std::string& key) {
+  const PositionKind owner = position_option_owner(key);
+  return owner == PositionKind::kNone || owner == scheme;
+}
+
 const Choices<NormKind>& norm_kind_choices() {
   static const Choices<NormKind> c{{"layernorm", NormKind::kLayerNorm}, {"rmsnorm", NormKind::kRmsNorm}};
   return c;

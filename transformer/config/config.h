@@ -52,6 +52,10 @@ struct Spec {
   Spec& doc(const char* text) { help = text; return *this; }
 };
 
+// Whether a key of model.position applies to a scheme ("scheme" applies to all).
+bool position_option_applies(PositionKind scheme, const std::string& key);
+PositionKind position_option_owner(const std::string& key);  // kNone: every scheme's
+
 struct PositionConfig {
   PositionKind scheme = PositionKind::kNone;
   int64_t clip = 16;

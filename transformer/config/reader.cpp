@@ -122,7 +122,7 @@ class Reader {
       if (std::find(collector.names.begin(), collector.names.end(), key) == collector.names.end()) {
         fail(where, dotted, suggestion(key, collector.names));
       }
-      ctx_.sources->where[dotted] = location(ctx_, dotted, it->second.Mark().is_null() ? key_node.Mark() : it->second.Mark());
+      ctx_.sources->where[dotted] = where;
       ctx_.sources->given.insert(dotted);
     }
   }
@@ -187,7 +187,7 @@ class Reader {
     if (!node.IsDefined()) {
       if (spec.required) {
         const std::string dotted = join(prefix_, key);
-        fail(location(ctx_, prefix_, map_.Mark()), dotted,
+        fail(prefix_.empty() ? location(ctx_, "", map_.Mark()) : ctx_.sources->locate(prefix_), dotted,
              prefix_.empty() ? "required field is missing" : fmt::format("required field is missing from {}", prefix_));
       }
       return false;
@@ -255,7 +255,6 @@ void apply_override(YAML::Node& root, const std::string& arg, Context& ctx) {
     if (part.empty()) throw InputError(fmt::format("{}: {}: empty part in the dotted key", where, key));
     parts.push_back(part);
   }
-  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
   YAML::Node current = root;
   std::string dotted;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -291,8 +290,8 @@ LoadedExperiment parse_experiment(const std::string& text, const std::string& na
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
     throw InputError(fmt::format("{}:1:1: (top level): expected a mapping of sections, found {}", name, describe(root)));
   }
+  if (!root.IsDefined() || root.IsNull()) throw InputError(fmt::format("{}:1:1: (top level): the experiment file is empty", name));
   for (const auto& arg : overrides) apply_override(root, arg, ctx);
-  if (!root.IsMap()) throw InputError(fmt::format("{}:1:1: (top level): the experiment file is empty", name));
 
   Experiment& experiment = loaded.experiment;
   experiment.source_file = name;

@@ -44,14 +44,11 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
                 fmt::format("d_model {} is not divisible by heads {}", m.d_model, m.heads));
 
   // Options that belong to another scheme are a mistake worth reporting, not ignoring.
-  const std::vector<std::pair<const char*, PositionKind>> owners{
-      {"clip", PositionKind::kShaw}, {"buckets", PositionKind::kT5}, {"max_distance", PositionKind::kT5},
-      {"base", PositionKind::kRope}, {"fraction", PositionKind::kRope}};
-  for (const auto& [key, owner] : owners) {
+  for (const char* key : {"clip", "buckets", "max_distance", "base", "fraction"}) {
     const std::string dotted = std::string("model.position.") + key;
-    rules.require(!rules.given(dotted) || p.scheme == owner, dotted,
-                  fmt::format("applies to scheme {} only, but the scheme is {}", position_kind_name(owner),
-                              position_kind_name(p.scheme)));
+    if (!rules.given(dotted) || position_option_applies(p.scheme, key)) continue;
+    rules.require(false, dotted, fmt::format("applies to scheme {} only, but the scheme is {}",
+                                             position_kind_name(position_option_owner(key)), position_kind_name(p.scheme)));
   }
   if (p.scheme == PositionKind::kRope) {
     const int64_t rotated = int64_t(double(m.d_model / m.heads) * p.fraction) / 2 * 2;
@@ -95,9 +92,15 @@ namespace {
 
 struct Writer {
   YAML::Emitter& out;
+  const PositionConfig* position = nullptr;  // inside model.position: write only the scheme's options
+  bool skip(const char* k) const { return position && !position_option_applies(position->scheme, k); }
   void key(const char* k) { out << YAML::Key << k << YAML::Value; }
-  void field(const char* k, int64_t& v, const Spec&) { key(k), out << v; }
-  void field(const char* k, double& v, const Spec&) { key(k), out << fmt::format("{}", v); }
+  void field(const char* k, int64_t& v, const Spec&) {
+    if (!skip(k)) key(k), out << v;
+  }
+  void field(const char* k, double& v, const Spec&) {
+    if (!skip(k)) key(k), out << fmt::format("{}", v);
+  }
   void field(const char* k, bool& v, const Spec&) { key(k), out << (v ? "true" : "false"); }
   void field(const char* k, std::string& v, const Spec&) { key(k), out << YAML::DoubleQuoted << v; }
   void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
@@ -107,7 +110,9 @@ struct Writer {
   void section(const char* k, S& sub, const Spec&) {
     key(k);
     out << YAML::BeginMap;
+    if constexpr (std::is_same_v<S, PositionConfig>) position = &sub;
     sub.visit(*this);
+    position = nullptr;
     out << YAML::EndMap;
   }
 };

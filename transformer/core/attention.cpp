@@ -37,23 +37,29 @@ torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const 
   return x.view({x.size(0), x.size(1), options_.heads, head_dim_}).transpose(1, 2);  // (B, H, T, Dh)
 }
 
-torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const AttentionInputs& in, double dropout, bool training,
-                               torch::Tensor* weights) {
+torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k, const AttentionInputs& in) {
   const double scale = 1.0 / std::sqrt(double(q.size(-1)));
   const PositionSignals* sig = in.signals;
-  const bool shaw = sig && sig->rel_index.defined();
   auto scores = torch::matmul(q, k.transpose(-2, -1));  // (B, H, Tq, Tk)
-  if (shaw) {
+  if (sig && sig->rel_index.defined()) {
     // Shaw eq. 4: q_i . a^K_{clip(j-i)}, formed as q @ table^T (B, H, Tq, K) then gathered by
     // distance, so no (Tq, Tk, Dh) tensor is built.
-    auto table = sig->rel_keys.at(in.layer).to(q.dtype());                         // (K, Dh)
-    auto q_rel = torch::matmul(q, table.t());                                       // (B, H, Tq, K)
+    auto table = sig->rel_keys.at(in.layer).to(q.dtype());                            // (K, Dh)
+    auto q_rel = torch::matmul(q, table.t());                                          // (B, H, Tq, K)
     auto index = sig->rel_index.expand({q.size(0), q.size(1), q.size(2), k.size(2)});  // (B, H, Tq, Tk)
     scores = scores + q_rel.gather(-1, index);
   }
   scores = scores * scale;
   if (sig && sig->score_bias.defined()) scores = scores + sig->score_bias;  // (1|B, H, Tq, Tk)
+  return scores;
+}
+
+torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const AttentionInputs& in, double dropout, bool training,
+                               torch::Tensor* weights) {
+  const PositionSignals* sig = in.signals;
+  const bool shaw = sig && sig->rel_index.defined();
+  auto scores = attention_scores(q, k, in);  // (B, H, Tq, Tk)
   if (in.keep_mask.defined()) scores = scores.masked_fill(in.keep_mask.logical_not(), kMaskedScore);
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(v.dtype());  // (B, H, Tq, Tk)
   if (weights) *weights = probs.detach();

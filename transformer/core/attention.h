@@ -61,6 +61,10 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MultiHeadAttention);
 
+// Scaled logits before masking (B, H, Tq, Tk): q.k / sqrt(Dh) plus the position terms (Shaw's
+// relative keys, T5 or ALiBi biases). q (B, H, Tq, Dh) and k (B, H, Tk, Dh) already rotated.
+torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k, const AttentionInputs& in);
+
 // The explicit path on already projected heads: q (B, H, Tq, Dh), k and v (B, H, Tk, Dh).
 // Returns (B, H, Tq, Dh). Exposed so tests can hold the fused path and naive loops against it.
 torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

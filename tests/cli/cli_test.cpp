@@ -1,0 +1,58 @@
+// The qkv command end to end on quickstart-tiny: train, eval, generate, info, help and refusal to
+// overwrite an earlier run.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "helpers.h"
+
+using namespace qkv;
+
+TEST_CASE("quickstart-tiny: train, eval, generate and info", "[cli]") {
+  test::ScratchDir dir("cli");
+  const std::string sets = fmt::format("--set tokenizer.model='{}' --set output='{}'", dir / "spm.model", dir / "run");
+  auto train = test::run_qkv("train experiments/quickstart-tiny.yaml " + sets);
+  INFO(train.output);
+  REQUIRE(train.exit_code == 0);
+  CHECK_THAT(train.output, Catch::Contains("valid loss") && Catch::Contains("ppl"));
+  CHECK(std::filesystem::exists(dir / "run/config.yaml"));
+  CHECK(std::filesystem::exists(dir / "run/tokenizer.model"));
+  CHECK(std::filesystem::exists(dir / "run/metrics.jsonl"));
+
+  auto eval = test::run_qkv("eval experiments/quickstart-tiny.yaml --split test " + sets);
+  REQUIRE(eval.exit_code == 0);
+  auto line = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  CHECK(line["split"] == "test");
+  CHECK(line["step"] == 30);
+  CHECK(line["ppl"].get<double>() > 1.0);
+  CHECK(line["ppl"].get<double>() < 512.0);  // better than uniform over the vocabulary
+
+  auto generated = test::run_qkv("generate experiments/quickstart-tiny.yaml --prompt 'In the beginning' -n 12 " + sets);
+  REQUIRE(generated.exit_code == 0);
+  CHECK_THAT(generated.output, Catch::StartsWith("In the beginning"));
+  auto greedy_a = test::run_qkv("generate experiments/quickstart-tiny.yaml --greedy --prompt 'And' -n 8 " + sets);
+  auto greedy_b = test::run_qkv("generate experiments/quickstart-tiny.yaml --greedy --no-cache --prompt 'And' -n 8 " + sets);
+  CHECK(greedy_a.output == greedy_b.output);
+
+  auto info = test::run_qkv("info experiments/quickstart-tiny.yaml " + sets);
+  REQUIRE(info.exit_code == 0);
+  CHECK_THAT(info.output, Catch::Contains("# parameters:") && Catch::Contains("# FLOPs per token"));
+
+  // Training again without --resume would overwrite the run: refused, the run left intact.
+  auto again = test::run_qkv("train experiments/quickstart-tiny.yaml " + sets);
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.output, Catch::Contains("--resume"));
+  CHECK(std::filesystem::exists(dir / "run/checkpoints/step-30/MANIFEST.json"));
+}
+
+TEST_CASE("help for the command and every verb", "[cli]") {
+  for (const char* verb : {"", "train", "eval", "generate", "info"}) {
+    CAPTURE(verb);
+    auto help = test::run_qkv(std::string(verb) + " --help");
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.output, Catch::Contains("Usage"));
+  }
+  CHECK(test::run_qkv("fly").exit_code == 2);
+  CHECK(test::run_qkv("train").exit_code == 2);
+  CHECK(test::run_qkv("eval experiments/quickstart-tiny.yaml --set output=/nonexistent/run").exit_code == 2);
+}

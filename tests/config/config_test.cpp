@@ -1,0 +1,130 @@
+// Experiment files: a table of bad files, each stopping `qkv train` before any work with its
+// expected one-line message (file:line:col: dotted.key: ...), exit code 2 and no run directory;
+// overrides; and the resolved configuration reading back to itself.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+
+#include "helpers.h"
+#include "transformer/config/experiment.h"
+#include "transformer/errors.h"
+
+using namespace qkv;
+
+namespace {
+
+// A valid experiment with one line per key, so that cases can edit single lines.
+const char* kGood = R"(name: good
+seed: 1
+model:
+  family: gpt
+  layers: 1
+  d_model: 32
+  heads: 4
+  d_ff: 64
+  position:
+    scheme: rope
+  max_len: 64
+task:
+  kind: causal_lm
+data:
+  train: data/web/valid.txt
+tokenizer:
+  model: TOKENIZER
+  vocab_size: 200
+train:
+  batch_size: 4
+  seq_len: 32
+  steps: 2
+  warmup: 1
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+struct BadCase {
+  const char* what;
+  std::string text;
+  std::string expected;  // a regular expression the one-line message must match
+  std::string extra_args;
+};
+
+}  // namespace
+
+TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 and no run directory", "[config]") {
+  test::ScratchDir dir("config");
+  const std::string good = replace(kGood, "TOKENIZER", dir / "spm.model");
+  const std::vector<BadCase> cases{
+      {"misspelt top-level key", replace(good, "seed: 1", "sead: 1"), R"(:2:1: sead: unknown key; did you mean 'seed'\?)"},
+      {"misspelt nested key", replace(good, "  layers: 1", "  layrs: 1"), R"(:5:3: model.layrs: unknown key; did you mean 'layers'\?)"},
+      {"unknown key, no near name", replace(good, "  layers: 1", "  colour: red"), R"(:5:3: model.colour: unknown key; expected one of: family, layers)"},
+      {"wrong type", replace(good, "  layers: 1", "  layers: two"), R"(:5:11: model.layers: expected an integer in \[1, 512\], found 'two')"},
+      {"float for an integer", replace(good, "  d_ff: 64", "  d_ff: 64.5"), R"(:8:9: model.d_ff: expected an integer)"},
+      {"out of range", replace(good, "  d_ff: 64", "  d_ff: 64\n  dropout: 1.5"), R"(:9:12: model.dropout: expected a number in \[0, 0.95\], found 1.5)"},
+      {"negative", replace(good, "  steps: 2", "  steps: -3"), R"(:22:10: train.steps: expected an integer in \[1, 1000000000000\], found -3)"},
+      {"boolean expected", replace(good, "  max_len: 64", "  max_len: 64\n  bias: maybe"), R"(:12:9: model.bias: expected true or false, found 'maybe')"},
+      {"unknown choice with suggestion", replace(good, "    scheme: rope", "    scheme: rop"), R"(:10:13: model.position.scheme: expected one of none\|sinusoidal\|learned\|shaw\|t5\|rope\|alibi, found 'rop'; did you mean 'rope'\?)"},
+      {"missing required field", replace(good, "  steps: 2\n", ""), R"(:19:1: train.steps: required field is missing from train)"},
+      {"missing section", replace(good, "task:\n  kind: causal_lm\n", ""), R"(: task: required field is missing)"},
+      {"section given a value", replace(good, "task:\n  kind: causal_lm", "task: causal_lm"), R"(:12:7: task: expected a section \(a mapping\), found 'causal_lm')"},
+      {"duplicate key", replace(good, "  layers: 1", "  layers: 1\n  layers: 2"), R"(:6:3: model.layers: duplicate key \(first given on line 5\))"},
+      {"heads do not divide d_model", replace(good, "  heads: 4", "  heads: 5"), R"(:7:3: model.heads: d_model 32 is not divisible by heads 5)"},
+      {"option of another scheme", replace(good, "    scheme: rope", "    scheme: rope\n    clip: 8"), R"(:11:5: model.position.clip: applies to scheme shaw only, but the scheme is rope)"},
+      {"learned positions shorter than the sequence", replace(replace(good, "scheme: rope", "scheme: learned"), "  max_len: 64", "  max_len: 16"), R"(:21:3: train.seq_len: learned positions cover model.max_len = 16 positions; seq_len 32 needs more)"},
+      {"task needs another family", replace(good, "  family: gpt", "  family: bert"), R"(:13:3: task.kind: causal_lm trains a decoder-only model; model.family is bert, expected gpt)"},
+      {"warmup beyond steps", replace(good, "  warmup: 1", "  warmup: 10"), R"(:23:3: train.warmup: warmup 10 exceeds steps 2)"},
+      {"missing data file", replace(good, "data/web/valid.txt", "data/web/missing.txt"), R"(:15:3: data.train: file not found: data/web/missing.txt)"},
+      {"YAML syntax error", replace(good, "  heads: 4", "  heads: [4"), R"(:\d+:\d+: )"},
+      {"empty file", "", R"(:1:1: \(top level\): the experiment file is empty)"},
+      {"a list at the top", "- 1\n- 2\n", R"(:1:1: \(top level\): expected a mapping of sections)"},
+      {"unsafe name", replace(good, "name: good", "name: ../escape"), R"(:1:1: name: expected letters, digits)"},
+      {"--set unknown key", good, R"(--set model.layerz=3: model.layerz: unknown key; did you mean 'layers'\?)", "--set model.layerz=3"},
+      {"--set wrong type", good, R"(--set train.lr=fast: train.lr: expected a number)", "--set train.lr=fast"},
+      {"--set without a value", good, R"(--set train.lr: expected --set dotted.key=value)", "--set train.lr"},
+      {"--set into a value", good, R"(--set seed.x=1: seed: is a value, not a section)", "--set seed.x=1"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    const std::string file = dir / "bad.yaml";
+    std::ofstream(file) << c.text;
+    const std::string run_dir = dir / "run";
+    auto result = test::run_qkv(fmt::format("train '{}' --set output='{}' {}", file, run_dir, c.extra_args));
+    CAPTURE(result.output);
+    CHECK(result.exit_code == 2);
+    CHECK(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+    CHECK(std::regex_search(result.output, std::regex(c.expected)));
+    if (c.extra_args.empty()) CHECK(result.output.find(file) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(run_dir));
+    CHECK_FALSE(std::filesystem::exists(dir / "spm.model"));  // stopped before any work
+  }
+}
+
+TEST_CASE("--set overrides any key and the resolved experiment reads back to itself", "[config]") {
+  const std::string path = test::source_path("experiments/quickstart-tiny.yaml");
+  auto loaded = load_experiment(path, {"model.layers=3", "model.position.scheme=alibi", "train.lr=5e-4", "generate.top_k=7"},
+                                ValidateOptions{false});
+  const Experiment& e = loaded.experiment;
+  CHECK(e.model.layers == 3);
+  CHECK(e.model.position.scheme == PositionKind::kAlibi);
+  CHECK(e.train.lr == 5e-4);
+  CHECK(e.generate.top_k == 7);
+  CHECK(loaded.sources.locate("model.layers") == "--set model.layers=3");
+  CHECK_THAT(loaded.sources.locate("model.d_model"), Catch::Matches(".*quickstart-tiny.yaml:\\d+:\\d+"));
+
+  const std::string yaml = to_yaml(e);
+  auto again = parse_experiment(yaml, "resolved.yaml", {}, ValidateOptions{false});
+  CHECK(to_yaml(again.experiment) == yaml);
+  CHECK(again.experiment.model.attention_dropout == e.model.attention_dropout);
+  CHECK(again.experiment.output == e.output);
+}
+
+TEST_CASE("edit distance", "[config]") {
+  CHECK(edit_distance("layers", "layers") == 0);
+  CHECK(edit_distance("layrs", "layers") == 1);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("", "abc") == 3);
+}

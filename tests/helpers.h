@@ -1,0 +1,87 @@
+// Shared test helpers: small model configurations over every position scheme, a scratch
+// directory, and running the qkv binary.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "transformer/config/config.h"
+#include "transformer/models/model.h"
+
+namespace qkv::test {
+
+inline const std::vector<PositionKind>& all_schemes() {
+  static const std::vector<PositionKind> kinds{PositionKind::kNone, PositionKind::kSinusoidal, PositionKind::kLearned,
+                                               PositionKind::kShaw, PositionKind::kT5,         PositionKind::kRope,
+                                               PositionKind::kAlibi};
+  return kinds;
+}
+
+inline ModelConfig small_config(Family family, PositionKind scheme) {
+  ModelConfig c;
+  c.family = family;
+  c.layers = 2;
+  c.d_model = 32;
+  c.heads = 4;
+  c.d_ff = 64;
+  c.dropout = 0.0;
+  c.max_len = 64;
+  c.position.scheme = scheme;
+  c.position.clip = 4;
+  c.position.buckets = 8;
+  c.position.max_distance = 16;
+  c.position.fraction = scheme == PositionKind::kRope ? 0.5 : 1.0;
+  return c;
+}
+
+inline TransformerModel small_model(Family family, PositionKind scheme, int64_t vocab = 50, uint64_t seed = 7) {
+  torch::manual_seed(seed);
+  auto model = make_model(small_config(family, scheme), vocab);
+  model->eval();
+  return model;
+}
+
+// A fresh directory under the system temp dir, removed when the object goes.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name) {
+    path_ = std::filesystem::temp_directory_path() / ("qkv-test-" + name + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string operator/(const std::string& child) const { return (path_ / child).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs build/qkv with `args` from the source directory.
+inline CommandResult run_qkv(const std::string& args) {
+  const std::string command = std::string("cd '") + QKV_SOURCE_DIR + "' && '" + QKV_BINARY + "' " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+inline std::string source_path(const std::string& relative) { return std::string(QKV_SOURCE_DIR) + "/" + relative; }
+
+}  // namespace qkv::test

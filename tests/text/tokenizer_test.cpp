@@ -1,0 +1,51 @@
+// SentencePiece tokenizer: training on text, the special tokens, and encode/decode round trips.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "helpers.h"
+#include "transformer/errors.h"
+#include "transformer/text/tokenizer.h"
+
+using namespace qkv;
+
+TEST_CASE("a trained tokenizer has the special tokens and round-trips text", "[text]") {
+  test::ScratchDir dir("tokenizer");
+  const std::string corpus = dir / "corpus.txt";
+  {
+    std::ifstream in(test::source_path("data/web/valid.txt"));
+    REQUIRE(in);  // scripts/prepare_data.sh builds it
+    std::ofstream out(corpus);
+    out << in.rdbuf();
+  }
+  TokenizerConfig config;
+  config.vocab_size = 300;
+  config.model = dir / "spm.model";
+  Tokenizer::train(corpus, config.model, config, 1);
+  auto tokenizer = Tokenizer::load(config.model);
+  CHECK(tokenizer.vocab_size() == 300);
+  const auto& s = tokenizer.special();
+  CHECK(s.pad == 0);
+  CHECK(s.unk == 1);
+  CHECK(s.bos == 2);
+  CHECK(s.eos == 3);
+  CHECK(tokenizer.piece(s.mask) == "<mask>");
+  CHECK(tokenizer.piece(s.cls) == "<cls>");
+  CHECK(tokenizer.piece(s.sep) == "<sep>");
+  const std::string text = "Naomi said to Ruth, “Go, return to your people.”";
+  auto ids = tokenizer.encode(text);
+  CHECK(ids.size() > 5);
+  CHECK(std::find(ids.begin(), ids.end(), s.unk) == ids.end());
+  CHECK(tokenizer.decode(ids) == text);
+  // Special pieces are single tokens in text too.
+  auto with_mask = tokenizer.encode("He went <mask> the city");
+  CHECK(std::count(with_mask.begin(), with_mask.end(), s.mask) == 1);
+  CHECK(tokenizer.checksum().size() == 16);
+}
+
+TEST_CASE("loading a file that is not a tokenizer is an input error", "[text]") {
+  test::ScratchDir dir("badtok");
+  std::ofstream(dir / "junk.model") << "not a model";
+  CHECK_THROWS_AS(Tokenizer::load(dir / "junk.model"), InputError);
+  CHECK_THROWS_WITH(Tokenizer::load(dir / "absent.model"), Catch::Contains("absent.model: tokenizer model not found"));
+}

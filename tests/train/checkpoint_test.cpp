@@ -1,0 +1,126 @@
+// Checkpoints: resuming is bit-for-bit the same as never stopping; loading refuses checkpoints
+// whose tensors or tokenizer differ, listing every difference; damaged checkpoints are never loaded.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "helpers.h"
+#include "transformer/errors.h"
+#include "transformer/train/checkpoint.h"
+
+using namespace qkv;
+
+namespace {
+
+std::vector<torch::Tensor> saved_tensors(const std::string& checkpoint) {
+  std::vector<torch::Tensor> values;
+  torch::load(values, checkpoint + "/model.pt");
+  return values;
+}
+
+std::vector<std::string> train_lines(const std::string& metrics) {
+  std::ifstream in(metrics);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line.substr(0, line.find(",\"tokens_per_s\"")));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("resume: N steps equal N/2 steps, checkpoint, resume, N/2 steps, bit for bit", "[train]") {
+  const std::string precision = GENERATE("fp32", "bf16");
+  CAPTURE(precision);
+  test::ScratchDir dir("resume-" + precision);
+  // Dropout on, so the restored random state matters; accumulation on, so the data position does.
+  const std::string common = fmt::format(
+      "experiments/quickstart-tiny.yaml -q --set tokenizer.model='{}' --set train.steps=8 --set train.eval_every=4 "
+      "--set train.save_every=0 --set train.log_every=1 --set train.accumulate=2 --set train.precision={} "
+      "--set model.dropout=0.2",
+      dir / "spm.model", precision);
+  auto whole = test::run_qkv(fmt::format("train {} --set output='{}'", common, dir / "whole"));
+  REQUIRE(whole.exit_code == 0);
+  auto first = test::run_qkv(fmt::format("train {} --set output='{}' --stop-at 4", common, dir / "split"));
+  REQUIRE(first.exit_code == 0);
+  CHECK(std::filesystem::exists(dir / "split/checkpoints/step-4/MANIFEST.json"));
+  CHECK_FALSE(std::filesystem::exists(dir / "split/checkpoints/step-8"));
+  auto second = test::run_qkv(fmt::format("train {} --set output='{}' --resume", common, dir / "split"));
+  REQUIRE(second.exit_code == 0);
+
+  auto a = saved_tensors(dir / "whole/checkpoints/step-8");
+  auto b = saved_tensors(dir / "split/checkpoints/step-8");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+  // The logged losses (train and valid) match line for line, the restart leaving no trace.
+  CHECK(train_lines(dir / "whole/metrics.jsonl") == train_lines(dir / "split/metrics.jsonl"));
+  CHECK(train_lines(dir / "whole/metrics.jsonl").size() == 10u);
+}
+
+TEST_CASE("loading refuses a checkpoint of another shape or tokenizer, listing every difference", "[train]") {
+  test::ScratchDir dir("mismatch");
+  auto small = test::small_model(Family::kGpt, PositionKind::kLearned);
+  CheckpointStore store(dir / "run", 2);
+  store.save(1, small, nullptr, nlohmann::json{{"step", 1}}, "tok-a");
+  const std::string path = dir / "run/checkpoints/step-1";
+  REQUIRE_FALSE(verify_checkpoint(path).has_value());
+
+  auto same = test::small_model(Family::kGpt, PositionKind::kLearned, 50, 99);
+  CHECK_NOTHROW(load_checkpoint(path, same, nullptr, "tok-a"));
+  for (const auto& [x, y] : {std::make_pair(small->parameters(), same->parameters())})
+    for (size_t i = 0; i < x.size(); ++i) CHECK(torch::equal(x[i], y[i]));
+
+  auto config = test::small_config(Family::kGpt, PositionKind::kRope);
+  config.d_model = 48;
+  config.layers = 3;
+  auto other = make_model(config, 60);
+  try {
+    load_checkpoint(path, other, nullptr, "tok-b");
+    FAIL("loaded a mismatched checkpoint");
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message, Catch::Contains("tokenizer: checkpoint was trained with tokenizer tok-a, the experiment's is tok-b"));
+    CHECK_THAT(message, Catch::Contains("token_embedding.weight: shape 50x32 in the checkpoint, 60x48 in the model"));
+    CHECK_THAT(message, Catch::Contains("decoder.block_2.self_attn.qkv.weight: in the model, not in the checkpoint"));
+    CHECK_THAT(message, Catch::Contains("decoder.position.table.weight: in the checkpoint, not in the model"));
+  }
+}
+
+TEST_CASE("damaged checkpoints are rejected and the newest valid one is used", "[train]") {
+  test::ScratchDir dir("damaged");
+  auto model = test::small_model(Family::kGpt, PositionKind::kRope);
+  CheckpointStore store(dir / "run", 5);
+  for (int step : {1, 2, 3}) store.save(step, model, nullptr, nlohmann::json{{"step", step}}, "tok");
+  CHECK(*store.newest_valid() == dir / "run/checkpoints/step-3");
+
+  {  // flip one byte of step-3's weights
+    std::fstream f(dir / "run/checkpoints/step-3/model.pt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(200);
+    char c;
+    f.get(c);
+    f.seekp(200);
+    f.put(char(c ^ 0x10));
+  }
+  std::filesystem::resize_file(dir / "run/checkpoints/step-2/trainer.json", 3);  // truncate step-2
+  std::vector<std::string> skipped;
+  CHECK(*store.newest_valid(&skipped) == dir / "run/checkpoints/step-1");
+  REQUIRE(skipped.size() == 2);
+  CHECK_THAT(skipped[0], Catch::Contains("model.pt fails its checksum"));
+  CHECK_THAT(skipped[1], Catch::Contains("trainer.json has the wrong size"));
+  CHECK_THROWS_AS(load_checkpoint(dir / "run/checkpoints/step-3", model, nullptr, "tok"), InputError);
+
+  // A checkpoint directory without its manifest (a write cut short) is never loaded.
+  std::filesystem::remove(dir / "run/checkpoints/step-1/MANIFEST.json");
+  CHECK_FALSE(store.newest_valid().has_value());
+}
+
+TEST_CASE("only the newest keep_checkpoints are kept", "[train]") {
+  test::ScratchDir dir("keep");
+  auto model = test::small_model(Family::kGpt, PositionKind::kNone);
+  CheckpointStore store(dir / "run", 2);
+  for (int step : {10, 20, 30}) store.save(step, model, nullptr, nlohmann::json{{"step", step}}, "tok");
+  CHECK_FALSE(std::filesystem::exists(dir / "run/checkpoints/step-10"));
+  CHECK(std::filesystem::exists(dir / "run/checkpoints/step-20"));
+  std::ifstream latest(dir / "run/latest");
+  std::string line;
+  std::getline(latest, line);
+  CHECK(line == "checkpoints/step-30");
+}
