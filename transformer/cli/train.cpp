@@ -23,7 +23,7 @@ int run_train(const TrainArgs& args) {
     fmt::print(stderr, "{}: {} {} layers, d_model {}, {} position, {:.2f}M parameters; {} threads, {}\n", e.name,
                choice_name(family_choices(), e.model.family), e.model.layers, e.model.d_model,
                position_kind_name(e.model.position.scheme), double(count.total) / 1e6, threads,
-               choice_name(precision_choices(), e.train.precision));
+               choice_name(precision_choices(), resolve_precision(e.train.precision)));
   }
   TrainOptions options;
   options.resume = args.resume;

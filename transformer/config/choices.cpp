@@ -23,7 +23,7 @@ const Choices<Schedule>& schedule_choices() {
   return c;
 }
 const Choices<Precision>& precision_choices() {
-  static const Choices<Precision> c{{"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}};
+  static const Choices<Precision> c{{"auto", Precision::kAuto}, {"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}};
   return c;
 }
 const Choices<TokenizerType>& tokenizer_type_choices() {

@@ -17,7 +17,7 @@ enum class Family { kGpt, kBert, kSeq2Seq };
 enum class InitScheme { kGpt2, kXavier };
 enum class TaskKind { kCausalLm };
 enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
-enum class Precision { kFp32, kBf16 };
+enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
 enum class TokenizerType { kUnigram, kBpe };
 
 // Name tables for enums, as written in experiment files.
@@ -169,7 +169,7 @@ struct TrainConfig {
   double weight_decay = 0.1;
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double clip = 1.0;  // gradient norm; 0: off
-  Precision precision = Precision::kFp32;
+  Precision precision = Precision::kAuto;
   int64_t threads = 0;  // 0: all cores
   int64_t log_every = 10;
   int64_t eval_every = 200;
@@ -192,7 +192,7 @@ struct TrainConfig {
     v.field("beta2", beta2, Spec().range(0.0, 0.99999999));
     v.field("eps", eps, Spec().range(0.0, 1.0));
     v.field("clip", clip, Spec().range(0.0, 1e6).doc("max gradient norm, 0: off"));
-    v.choice("precision", precision, precision_choices(), Spec().doc("fp32|bf16"));
+    v.choice("precision", precision, precision_choices(), Spec().doc("auto|fp32|bf16; auto: bf16 with avx512_bf16"));
     v.field("threads", threads, Spec().range(0, 4096).doc("0: all cores"));
     v.field("log_every", log_every, Spec().range(1, 1e12));
     v.field("eval_every", eval_every, Spec().range(0, 1e12).doc("0: only at the end"));

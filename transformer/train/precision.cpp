@@ -3,13 +3,29 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include <torch/torch.h>
 
 namespace qkv {
 
-AutocastScope::AutocastScope(Precision precision) : enabled_(precision == Precision::kBf16) {
+Precision resolve_precision(Precision precision) {
+  if (precision != Precision::kAuto) return precision;
+  static const bool native_bf16 = [] {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("flags", 0) == 0) {
+        return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+      }
+    }
+    return false;
+  }();
+  return native_bf16 ? Precision::kBf16 : Precision::kFp32;
+}
+
+AutocastScope::AutocastScope(Precision precision) : enabled_(resolve_precision(precision) == Precision::kBf16) {
   if (!enabled_) return;
   previous_ = at::autocast::is_cpu_enabled();
   at::autocast::set_cpu_enabled(true);

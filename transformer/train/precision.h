@@ -8,6 +8,9 @@
 
 namespace qkv {
 
+// kAuto becomes kBf16 where the CPU has native bf16 arithmetic (avx512_bf16 or AMX), else kFp32.
+Precision resolve_precision(Precision precision);
+
 class AutocastScope {
  public:
   explicit AutocastScope(Precision precision);
