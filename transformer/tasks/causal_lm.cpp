@@ -17,8 +17,17 @@ void CausalLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
   if (need_train && train_.num_blocks() == 0) {
     throw InputError(fmt::format("{}: too short for one block of train.seq_len + 1 = {} tokens", e.data.train, seq_len_ + 1));
   }
-  if (!e.data.valid.empty()) valid_tokens_ = read_token_stream(e.data.valid, tokenizer);
-  if (!e.data.test.empty()) test_tokens_ = read_token_stream(e.data.test, tokenizer);
+  auto read_split = [&](const std::string& path) {
+    auto tokens = read_token_stream(path, tokenizer);
+    // Checked now, not when the first evaluation comes round after hours of training.
+    if (tokens.numel() < seq_len_ + 1) {
+      throw InputError(fmt::format("{}: {} tokens, too short for one block of train.seq_len + 1 = {}", path,
+                                   tokens.numel(), seq_len_ + 1));
+    }
+    return tokens;
+  };
+  if (!e.data.valid.empty()) valid_tokens_ = read_split(e.data.valid);
+  if (!e.data.test.empty()) test_tokens_ = read_split(e.data.test);
 }
 
 bool CausalLmTask::has_split(Split split) const {
