@@ -68,9 +68,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs build/qkv with `args` from the source directory.
-inline CommandResult run_qkv(const std::string& args) {
-  const std::string command = std::string("cd '") + QKV_SOURCE_DIR + "' && '" + QKV_BINARY + "' " + args + " 2>&1";
+// Runs a shell command from the source directory, collecting stdout and stderr.
+inline CommandResult run_shell(const std::string& script) {
+  const std::string command = std::string("cd '") + QKV_SOURCE_DIR + "' && { " + script + "\n} 2>&1";
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -81,6 +81,9 @@ inline CommandResult run_qkv(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+// Runs build/qkv with `args` from the source directory.
+inline CommandResult run_qkv(const std::string& args) { return run_shell("'" + std::string(QKV_BINARY) + "' " + args); }
 
 inline std::string source_path(const std::string& relative) { return std::string(QKV_SOURCE_DIR) + "/" + relative; }
 

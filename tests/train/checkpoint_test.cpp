@@ -2,6 +2,7 @@
 // whose tensors or tokenizer differ, listing every difference; damaged checkpoints are never loaded.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <fstream>
 
 #include "helpers.h"
@@ -123,4 +124,34 @@ TEST_CASE("only the newest keep_checkpoints are kept", "[train]") {
   std::string line;
   std::getline(latest, line);
   CHECK(line == "checkpoints/step-30");
+}
+
+TEST_CASE("SIGTERM and SIGINT save at the next step boundary and exit 143 or 130; resume continues", "[train]") {
+  const int signal = GENERATE(SIGTERM, SIGINT);
+  CAPTURE(signal);
+  test::ScratchDir dir("signal-" + std::to_string(signal));
+  const std::string out = dir / "run";
+  const std::string train = fmt::format(
+      "'{}' train experiments/quickstart-tiny.yaml -q --set tokenizer.model='{}' --set output='{}' "
+      "--set train.steps=100000 --set train.log_every=1 --set train.eval_every=0 --set train.save_every=0",
+      QKV_BINARY, dir / "spm.model", out);
+  // Start training, wait until it has logged a step, signal it, report its exit code.
+  const std::string script = fmt::format(
+      "{} & pid=$!; for i in $(seq 600); do grep -q train '{}/metrics.jsonl' 2>/dev/null && break; sleep 0.1; done; "
+      "kill -{} $pid; wait $pid; echo exit=$?",
+      train, out, signal);
+  auto result = test::run_shell(script);
+  INFO(result.output);
+  CHECK_THAT(result.output, Catch::Contains(fmt::format("exit={}", 128 + signal)));
+  CHECK_THAT(result.output, Catch::Contains("received: saved step"));
+  CheckpointStore store(out, 3);
+  auto newest = store.newest_valid();
+  REQUIRE(newest.has_value());
+  const auto saved = nlohmann::json::parse(std::ifstream(*newest + "/trainer.json"));
+  CHECK(saved["step"].get<int64_t>() >= 1);
+  auto resumed = test::run_qkv(fmt::format("train experiments/quickstart-tiny.yaml -q --set tokenizer.model='{}' "
+                                           "--set output='{}' --set train.steps=100000 --resume --stop-at {}",
+                                           dir / "spm.model", out, saved["step"].get<int64_t>() + 2));
+  CHECK(resumed.exit_code == 0);
+  CHECK(std::filesystem::exists(fmt::format("{}/checkpoints/step-{}", out, saved["step"].get<int64_t>() + 2)));
 }

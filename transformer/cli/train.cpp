@@ -30,6 +30,7 @@ int run_train(const TrainArgs& args) {
   options.stop_at = args.stop_at;
   options.quiet = args.quiet;
   const TrainResult result = train(e, model, *task, tokenizer, options);
+  if (result.signal) return 128 + result.signal;  // 130 for SIGINT, 143 for SIGTERM, as shells report
   if (result.train_seconds == 0) {
     fmt::print("{}: already trained to step {} of {}\n", e.name, result.step, e.train.steps);
     return 0;

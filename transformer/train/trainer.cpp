@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -23,6 +24,33 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void on_stop_signal(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);  // a second signal ends the process
+}
+
+// Catches SIGINT and SIGTERM for the lifetime of the training loop.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    previous_int_ = std::signal(SIGINT, on_stop_signal);
+    previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  int received() const { return g_stop_signal; }
+
+ private:
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
+};
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string rng_state_hex() {
@@ -114,8 +142,19 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   int64_t interval_tokens = 0, interval_steps = 0, trained_tokens = 0;
   auto params = model->parameters();
   model->train();
+  StopSignals signals;
+  int64_t saved_step = step;  // the step of the checkpoint on disk, if any
 
   while (step < last) {
+    if (signals.received()) {
+      // Stopped between steps: save where we are, unless that step is saved already.
+      if (saved_step != step) save(step);
+      progress.finish();
+      fmt::print(stderr, "{} received: saved step {}; continue with qkv train --resume\n",
+                 signals.received() == SIGINT ? "SIGINT" : "SIGTERM", step);
+      result.signal = signals.received();
+      break;
+    }
     const auto step_start = Clock::now();
     const double lr = learning_rate(t, step);
     set_learning_rate(*optimizer, lr);
@@ -158,7 +197,10 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       progress.message(fmt::format("step {}: valid loss {:.4f}  ppl {:.2f}", step, metric(metrics, "loss"), metric(metrics, "ppl")));
       if (final_step) result.valid = metrics;
     }
-    if ((t.save_every > 0 && step % t.save_every == 0) || step == last) save(step);
+    if ((t.save_every > 0 && step % t.save_every == 0) || step == last) {
+      save(step);
+      saved_step = step;
+    }
   }
   progress.finish();
   result.step = step;

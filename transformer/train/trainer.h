@@ -24,12 +24,15 @@ struct TrainResult {
   double tokens_per_s = 0;   // training throughput, evaluation excluded
   double train_seconds = 0;  // this invocation's training time, evaluation excluded
   double wall_seconds = 0;
+  int signal = 0;  // SIGINT or SIGTERM that stopped training after saving; 0: ran to the end
 };
 
 // Creates the run directory (config.yaml, tokenizer.model) once the inputs have been checked.
 void prepare_run_directory(const Experiment& experiment, const std::string& config_yaml, const Tokenizer& tokenizer,
                            bool resume);
 
+// SIGINT and SIGTERM during train() finish the current step, save a checkpoint and return with
+// TrainResult::signal set; a second signal ends the process at once.
 TrainResult train(const Experiment& experiment, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
                   const TrainOptions& options);
 
