@@ -2,6 +2,8 @@
 // overwrite an earlier run.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "helpers.h"
@@ -34,6 +36,16 @@ TEST_CASE("quickstart-tiny: train, eval, generate and info", "[cli]") {
   auto greedy_b = test::run_qkv("generate experiments/quickstart-tiny.yaml --greedy --no-cache --prompt 'And' -n 8 " + sets);
   CHECK(greedy_a.output == greedy_b.output);
 
+  // Length extrapolation: one line per length, and the loss at every position of each.
+  auto lengths = test::run_qkv("eval experiments/quickstart-tiny.yaml --lengths 32,128 " + sets);
+  REQUIRE(lengths.exit_code == 0);
+  CHECK_THAT(lengths.output, Catch::Contains("\"length\":32,\"applicable\":true") &&
+                                 Catch::Contains("\"length\":128,\"applicable\":true"));
+  std::ifstream csv(dir / "run/eval/loss_by_position-valid.csv");
+  int64_t rows = 0;
+  for (std::string row; std::getline(csv, row);) ++rows;
+  CHECK(rows == 1 + 32 + 128);
+
   auto info = test::run_qkv("info experiments/quickstart-tiny.yaml " + sets);
   REQUIRE(info.exit_code == 0);
   CHECK_THAT(info.output, Catch::Contains("# parameters:") && Catch::Contains("# FLOPs per token"));
@@ -43,6 +55,19 @@ TEST_CASE("quickstart-tiny: train, eval, generate and info", "[cli]") {
   CHECK(again.exit_code == 2);
   CHECK_THAT(again.output, Catch::Contains("--resume"));
   CHECK(std::filesystem::exists(dir / "run/checkpoints/step-30/MANIFEST.json"));
+}
+
+TEST_CASE("learned positions past max_len are reported as not applicable", "[cli]") {
+  test::ScratchDir dir("cli-learned");
+  const std::string sets = fmt::format(
+      "--set tokenizer.model='{}' --set output='{}' --set model.position.scheme=learned --set model.max_len=64 "
+      "--set train.steps=6 --set train.eval_every=0",
+      dir / "spm.model", dir / "run");
+  REQUIRE(test::run_qkv("train experiments/quickstart-tiny.yaml -q " + sets).exit_code == 0);
+  auto result = test::run_qkv("eval experiments/quickstart-tiny.yaml --lengths 64,65 " + sets);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("\"length\":64,\"applicable\":true"));
+  CHECK_THAT(result.output, Catch::Contains("\"length\":65,\"applicable\":false,\"reason\":\"learned positions cover 64"));
 }
 
 TEST_CASE("help for the command and every verb", "[cli]") {

@@ -7,12 +7,62 @@
 
 #include "transformer/cli/verbs.h"
 #include "transformer/errors.h"
+#include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/metrics_log.h"
 #include "transformer/train/precision.h"
 
 namespace qkv::cli {
+
+namespace {
+
+// Perplexity at each requested context length, and the mean loss at every position of each.
+int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& model, Task& task, Split split,
+                 int64_t step, const std::string& checkpoint) {
+  auto* lm = dynamic_cast<CausalLmTask*>(&task);
+  if (!lm) throw InputError(fmt::format("{}: --lengths applies to causal_lm experiments", e.source_file));
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(e.output) / "eval";
+  fs::create_directories(dir);
+  std::string csv = "length,position,loss\n";
+  MetricsLog log((fs::path(e.output) / "metrics.jsonl").string());
+  const int64_t limit = model->max_positions();
+  for (int64_t length : args.lengths) {
+    nlohmann::ordered_json line{{"step", step}, {"split", args.split}, {"length", length}};
+    if (length < 1) throw InputError(fmt::format("--lengths: expected positive lengths, found {}", length));
+    if (limit >= 0 && length > limit) {
+      line["applicable"] = false;
+      line["reason"] = fmt::format("{} positions cover {} (model.max_len)", position_kind_name(e.model.position.scheme), limit);
+      fmt::print("{}\n", line.dump());
+      continue;
+    }
+    // Same tokens per batch at every length.
+    const int64_t batch = std::max<int64_t>(1, e.train.batch_size * e.train.seq_len / length);
+    std::vector<double> by_position;
+    Metrics metrics;
+    try {
+      metrics = lm->evaluate_at(model, split, length, batch, 0, &by_position);
+    } catch (const InputError& error) {
+      line["applicable"] = false;
+      line["reason"] = error.what();
+      fmt::print("{}\n", line.dump());
+      continue;
+    }
+    line["applicable"] = true;
+    for (const auto& [name, value] : metrics) line[name] = value;
+    fmt::print("{}\n", line.dump());
+    std::fflush(stdout);
+    log.write(step, args.split, metrics, {{"length", length}, {"eval", true}});
+    for (size_t p = 0; p < by_position.size(); ++p) csv += fmt::format("{},{},{:.6f}\n", length, p, by_position[p]);
+  }
+  const std::string path = (dir / fmt::format("loss_by_position-{}.csv", args.split)).string();
+  write_file_atomic(path, csv);
+  fmt::print(stderr, "loss by position: {} ({})\n", path, checkpoint);
+  return 0;
+}
+
+}  // namespace
 
 int run_eval(const EvalArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/true);
@@ -37,6 +87,7 @@ int run_eval(const EvalArgs& args) {
   model->eval();
   torch::NoGradGuard no_grad;
   AutocastScope autocast(e.train.precision);
+  if (!args.lengths.empty()) return eval_lengths(e, args, model, *task, split, step, checkpoint);
   const Metrics metrics = task->evaluate(model, split, e.train.batch_size, /*max_batches=*/0);
   nlohmann::ordered_json line{{"step", step}, {"split", args.split}, {"checkpoint", checkpoint}};
   for (const auto& [name, value] : metrics) line[name] = value;

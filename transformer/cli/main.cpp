@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   add_common(eval_cmd, eval.common);
   eval_cmd->add_option("--checkpoint", eval.checkpoint, "checkpoint directory instead of the newest");
   eval_cmd->add_option("--split", eval.split, "valid or test")->capture_default_str();
+  eval_cmd->add_option("--lengths", eval.lengths,
+                       "context lengths to evaluate at, e.g. 128,256,512: perplexity per length, and loss per "
+                       "position in runs/NAME/eval/loss_by_position-SPLIT.csv")
+      ->delimiter(',');
 
   GenerateArgs gen;
   auto* gen_cmd = app.add_subcommand("generate", "continue a prompt (--prompt, or each line of standard input)");

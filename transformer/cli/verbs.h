@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "transformer/cli/common.h"
 
@@ -19,6 +20,7 @@ struct EvalArgs {
   CommonArgs common;
   std::string checkpoint;
   std::string split = "valid";
+  std::vector<int64_t> lengths;  // context lengths to evaluate at (length extrapolation)
 };
 int run_eval(const EvalArgs& args);
 

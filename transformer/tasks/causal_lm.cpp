@@ -54,13 +54,13 @@ torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch
                                               batch.targets.reshape({-1}));
 }
 
-std::pair<double, int64_t> causal_lm_loss_sum(TransformerModel& model, const torch::Tensor& blocks) {
-  const int64_t t = blocks.size(1) - 1;
+torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks) {
+  const int64_t batch = blocks.size(0), t = blocks.size(1) - 1;
   auto logits = model->token_logits(model->hidden(blocks.narrow(1, 0, t)));  // (B, T, V)
   auto loss = torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), blocks.narrow(1, 1, t).reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-  return {loss.item<double>(), blocks.size(0) * t};
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // (B*T)
+  return loss.view({batch, t}).to(torch::kFloat64).sum(0);                       // (T)
 }
 
 Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
@@ -68,22 +68,26 @@ Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t bat
 }
 
 Metrics CausalLmTask::evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size,
-                                  int64_t max_batches) {
+                                  int64_t max_batches, std::vector<double>* loss_by_position) {
   const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
   TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
   BlockSampler blocks(tokens, seq_len, 0, false);  // every block once, in order
   if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
   torch::NoGradGuard no_grad;
-  double sum = 0;
-  int64_t count = 0;
+  auto per_position = torch::zeros({seq_len}, torch::kFloat64);  // summed over blocks
+  int64_t rows = 0;
   for (int64_t first = 0, batches = 0; first < blocks.num_blocks(); first += batch_size, ++batches) {
     if (max_batches > 0 && batches >= max_batches) break;
     const int64_t n = std::min(batch_size, blocks.num_blocks() - first);
-    auto [s, c] = causal_lm_loss_sum(model, blocks.blocks(first, n));
-    sum += s;
-    count += c;
+    per_position += causal_lm_loss_per_position(model, blocks.blocks(first, n));
+    rows += n;
   }
-  const double loss = sum / double(count);
+  const int64_t count = rows * seq_len;
+  const double loss = per_position.sum().item<double>() / double(count);
+  if (loss_by_position) {
+    auto mean = (per_position / double(rows)).contiguous();
+    loss_by_position->assign(mean.data_ptr<double>(), mean.data_ptr<double>() + seq_len);
+  }
   return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", double(count)}};
 }
 

@@ -16,8 +16,10 @@ class CausalLmTask : public Task {
   torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
   Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
-  // Evaluation at another context length (length extrapolation).
-  Metrics evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches);
+  // Evaluation at another context length (length extrapolation). When loss_by_position is given,
+  // it receives the mean loss at each position 0..seq_len-1 of the blocks.
+  Metrics evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
+                      std::vector<double>* loss_by_position = nullptr);
 
  private:
   int64_t seq_len_;
@@ -26,7 +28,7 @@ class CausalLmTask : public Task {
   torch::Tensor valid_tokens_, test_tokens_;
 };
 
-// Sum of next-token cross-entropy over a (B, T+1) block batch, and the number of tokens scored.
-std::pair<double, int64_t> causal_lm_loss_sum(TransformerModel& model, const torch::Tensor& blocks);
+// Next-token cross-entropy of a (B, T+1) block batch, summed over the batch: (T) float64.
+torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks);
 
 }  // namespace qkv

@@ -201,8 +201,8 @@ nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model,
   if (!differences.empty()) {
     std::string text;
     for (const auto& d : differences) text += "\n  " + d;
-    throw InputError(fmt::format("{}: checkpoint does not match the experiment ({} differences):{}", path,
-                                 differences.size(), text));
+    throw InputError(fmt::format("{}: checkpoint does not match the experiment ({} difference{}):{}", path,
+                                 differences.size(), differences.size() == 1 ? "" : "s", text));
   }
 
   std::vector<torch::Tensor> values;
