@@ -70,8 +70,24 @@ TEST_CASE("learned positions past max_len are reported as not applicable", "[cli
   CHECK_THAT(result.output, Catch::Contains("\"length\":65,\"applicable\":false,\"reason\":\"learned positions cover 64"));
 }
 
+TEST_CASE("bench prints one JSON line of measured figures, synthetic data needing no corpus", "[cli]") {
+  auto result = test::run_qkv(
+      "bench experiments/quickstart-tiny.yaml --synthetic 300 --steps 3 --warmup 1 --generate 16 "
+      "--set data.train=does/not/matter.txt --set tokenizer.model=none.model");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  auto line = nlohmann::json::parse(result.output.substr(result.output.find('{')));
+  CHECK(line["batch_tokens"] == 8 * 64);
+  CHECK(line["tokens_per_s"].get<double>() > 0);
+  CHECK(line["step_ms_min"].get<double>() <= line["step_ms"].get<double>());
+  CHECK(line["step_ms"].get<double>() <= line["step_ms_max"].get<double>());
+  CHECK(line["mfu"].get<double>() > 0);
+  CHECK(line["generate_tokens"] == 16);
+  CHECK(line["peak_rss_mib"].get<double>() > 10);
+}
+
 TEST_CASE("help for the command and every verb", "[cli]") {
-  for (const char* verb : {"", "train", "eval", "generate", "info"}) {
+  for (const char* verb : {"", "train", "eval", "generate", "info", "bench"}) {
     CAPTURE(verb);
     auto help = test::run_qkv(std::string(verb) + " --help");
     CHECK(help.exit_code == 0);

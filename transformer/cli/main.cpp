@@ -64,6 +64,16 @@ int main(int argc, char** argv) {
   gen_cmd->add_flag("--greedy", gen.greedy, "always take the most likely token");
   gen_cmd->add_flag("--no-cache", gen.no_cache, "recompute the whole sequence each step instead of using the KV cache");
 
+  BenchArgs bench;
+  auto* bench_cmd = app.add_subcommand("bench", "time training steps (and generation); prints one JSON line");
+  add_common(bench_cmd, bench.common);
+  bench_cmd->add_option("--synthetic", bench.synthetic_vocab, "random tokens from a vocabulary of V: no data or tokenizer")
+      ->type_name("V");
+  bench_cmd->add_option("--steps", bench.steps, "timed steps")->capture_default_str()->check(CLI::PositiveNumber);
+  bench_cmd->add_option("--warmup", bench.warmup, "untimed steps before them")->capture_default_str()->check(CLI::NonNegativeNumber);
+  bench_cmd->add_option("--generate", bench.generate, "also time generating N tokens with and without the KV cache")
+      ->type_name("N");
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
   add_common(info_cmd, info.common);
@@ -85,6 +95,7 @@ int main(int argc, char** argv) {
     if (eval_cmd->parsed()) return run_eval(eval);
     if (gen_cmd->parsed()) return run_generate(gen);
     if (info_cmd->parsed()) return run_info(info);
+    if (bench_cmd->parsed()) return run_bench(bench);
   } catch (const qkv::InputError& e) {
     fmt::print(stderr, "qkv: error: {}\n", e.what());
     return 2;

@@ -39,6 +39,15 @@ struct GenerateArgs {
 };
 int run_generate(const GenerateArgs& args);
 
+struct BenchArgs {
+  CommonArgs common;
+  int64_t synthetic_vocab = 0;  // > 0: random tokens from this vocabulary, no data or tokenizer
+  int64_t steps = 10;           // timed steps
+  int64_t warmup = 3;           // untimed steps first
+  int64_t generate = 0;         // > 0: also time generating this many tokens, with and without the cache
+};
+int run_bench(const BenchArgs& args);
+
 struct InfoArgs {
   CommonArgs common;
 };

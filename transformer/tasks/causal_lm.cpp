@@ -48,10 +48,22 @@ TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
   return batch;
 }
 
-torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch) {
   auto logits = model->token_logits(model->hidden(batch.tokens));  // (B, T, V)
   return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32),
                                               batch.targets.reshape({-1}));
+}
+
+torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch) { return causal_lm_loss(model, batch); }
+
+TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
+  auto generator = at::detail::createCPUGenerator(seed_ * 1000003ULL + uint64_t(index));
+  auto blocks = torch::randint(vocab_, {batch_size, seq_len_ + 1}, generator, torch::kLong);  // (B, T+1)
+  TaskBatch batch;
+  batch.tokens = blocks.narrow(1, 0, seq_len_);
+  batch.targets = blocks.narrow(1, 1, seq_len_);
+  batch.tokens_count = batch.tokens.numel();
+  return batch;
 }
 
 torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks) {

@@ -28,6 +28,25 @@ class CausalLmTask : public Task {
   torch::Tensor valid_tokens_, test_tokens_;
 };
 
+// Mean next-token cross-entropy of a batch, computed in float32.
+torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch);
+
+// Causal LM on uniformly random tokens from a vocabulary of `vocab` ids: no data or tokenizer,
+// for benchmarks.
+class SyntheticLmTask : public Task {
+ public:
+  SyntheticLmTask(int64_t vocab, int64_t seq_len, uint64_t seed) : vocab_(vocab), seq_len_(seq_len), seed_(seed) {}
+  void prepare(const Experiment&, const Tokenizer&, bool) override {}
+  bool has_split(Split split) const override { return split == Split::kTrain; }
+  TaskBatch train_batch(int64_t index, int64_t batch_size) override;
+  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override { return causal_lm_loss(model, batch); }
+  Metrics evaluate(TransformerModel&, Split, int64_t, int64_t) override { return {}; }
+
+ private:
+  int64_t vocab_, seq_len_;
+  uint64_t seed_;
+};
+
 // Next-token cross-entropy of a (B, T+1) block batch, summed over the batch: (T) float64.
 torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks);
 

@@ -84,6 +84,27 @@ Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const T
 
 }  // namespace
 
+double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
+                  const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
+                  int64_t* tokens) {
+  optimizer.zero_grad();
+  double step_loss = 0;
+  for (int64_t a = 0; a < t.accumulate; ++a) {
+    TaskBatch batch = task.train_batch(first_batch + a, micro_batch_size);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(t.precision);
+      loss = task.loss(model, batch) / double(t.accumulate);
+    }
+    loss.backward();  // outside autocast, as the autocast documentation recommends
+    step_loss += loss.item<double>();
+    if (tokens) *tokens += batch.tokens_count;
+  }
+  if (t.clip > 0) torch::nn::utils::clip_grad_norm_(params, t.clip);
+  optimizer.step();
+  return step_loss;
+}
+
 void prepare_run_directory(const Experiment& e, const std::string& config_yaml, const Tokenizer& tokenizer, bool resume) {
   const fs::path run(e.output);
   CheckpointStore store(e.output, e.train.keep_checkpoints);
@@ -158,22 +179,11 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     const auto step_start = Clock::now();
     const double lr = learning_rate(t, step);
     set_learning_rate(*optimizer, lr);
-    optimizer->zero_grad();
-    double step_loss = 0;
-    for (int64_t a = 0; a < t.accumulate; ++a) {
-      TaskBatch batch = task.train_batch(data_position++, micro);
-      torch::Tensor loss;
-      {
-        AutocastScope autocast(t.precision);
-        loss = task.loss(model, batch) / double(t.accumulate);
-      }
-      loss.backward();
-      step_loss += loss.item<double>();
-      interval_tokens += batch.tokens_count;
-      trained_tokens += batch.tokens_count;
-    }
-    if (t.clip > 0) torch::nn::utils::clip_grad_norm_(params, t.clip);
-    optimizer->step();
+    int64_t step_tokens = 0;
+    const double step_loss = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens);
+    data_position += t.accumulate;
+    interval_tokens += step_tokens;
+    trained_tokens += step_tokens;
     ++step;
     const double took = seconds_since(step_start);
     train_seconds += took;

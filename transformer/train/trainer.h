@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "transformer/config/config.h"
 #include "transformer/models/model.h"
@@ -26,6 +27,12 @@ struct TrainResult {
   double wall_seconds = 0;
   int signal = 0;  // SIGINT or SIGTERM that stopped training after saving; 0: ran to the end
 };
+
+// One optimizer step over train.accumulate micro-batches, numbers first_batch.. of the task's
+// training order; returns the mean loss and adds the tokens seen to *tokens.
+double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& train,
+                  const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
+                  int64_t* tokens = nullptr);
 
 // Creates the run directory (config.yaml, tokenizer.model) once the inputs have been checked.
 void prepare_run_directory(const Experiment& experiment, const std::string& config_yaml, const Tokenizer& tokenizer,

@@ -1,0 +1,138 @@
+// qkv bench: times training steps (and, with --generate, decoding with and without the KV cache)
+// after a warm-up, and prints one JSON line: tokens/s, median step time, model FLOPs, achieved
+// GFLOP/s, MFU against a matmul peak measured in the same process, and peak RSS.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "transformer/cli/verbs.h"
+#include "transformer/infer/generate.h"
+#include "transformer/tasks/causal_lm.h"
+#include "transformer/train/optimizer.h"
+#include "transformer/train/precision.h"
+#include "transformer/train/trainer.h"
+
+namespace qkv::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// GFLOP/s of a square matmul in the precision training uses (bf16 through autocast), median of runs.
+double matmul_peak_gflops(Precision precision) {
+  const int64_t n = 2048;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  std::vector<double> rates;
+  for (int i = 0; i < 7; ++i) {
+    AutocastScope autocast(precision);
+    const auto start = Clock::now();
+    auto c = torch::matmul(a, b);
+    c.sum().item<float>();  // waits for the result
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (i >= 2) rates.push_back(2.0 * double(n) * n * n / s / 1e9);
+  }
+  return median(rates);
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+}  // namespace
+
+int run_bench(const BenchArgs& args) {
+  const bool synthetic = args.synthetic_vocab > 0;
+  const auto loaded = load(args.common, /*require_data=*/!synthetic);
+  const Experiment& e = loaded.experiment;
+  const TrainConfig& t = e.train;
+  const int64_t threads = set_threads(t.threads);
+  const Precision precision = resolve_precision(t.precision);
+
+  std::unique_ptr<Task> task;
+  int64_t vocab = args.synthetic_vocab;
+  if (synthetic) {
+    task = std::make_unique<SyntheticLmTask>(vocab, t.seq_len, uint64_t(e.seed));
+  } else {
+    Tokenizer tokenizer = ensure_tokenizer(e, /*quiet=*/true);
+    vocab = tokenizer.vocab_size();
+    task = make_task(e);
+    task->prepare(e, tokenizer, /*need_train=*/true);
+  }
+  TransformerModel model = build_model(e, vocab);
+  auto optimizer = make_optimizer(model, t);
+  auto params = model->parameters();
+  model->train();
+
+  const int64_t micro = t.batch_size / t.accumulate;
+  std::vector<double> step_ms;
+  int64_t tokens_per_step = 0;
+  for (int64_t i = 0; i < args.warmup + args.steps; ++i) {
+    int64_t tokens = 0;
+    const auto start = Clock::now();
+    train_step(model, *task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (i >= args.warmup) step_ms.push_back(ms);
+    tokens_per_step = tokens;
+  }
+  const double step_s = median(step_ms) / 1000.0;
+  const double flops_per_step = 3.0 * forward_flops_per_token(e.model, vocab, t.seq_len) * double(tokens_per_step);
+  const double achieved = flops_per_step / step_s / 1e9;
+  const double peak = matmul_peak_gflops(precision);
+
+  nlohmann::ordered_json line{
+      {"experiment", e.name},
+      {"precision", choice_name(precision_choices(), precision)},
+      {"threads", threads},
+      {"position", position_kind_name(e.model.position.scheme)},
+      {"parameters", count_parameters(model).total},
+      {"batch_tokens", tokens_per_step},
+      {"tokens_per_s", double(tokens_per_step) / step_s},
+      {"step_ms", median(step_ms)},
+      {"step_ms_min", *std::min_element(step_ms.begin(), step_ms.end())},
+      {"step_ms_max", *std::max_element(step_ms.begin(), step_ms.end())},
+      {"model_flops_per_step", flops_per_step},
+      {"achieved_gflops", achieved},
+      {"matmul_peak_gflops", peak},
+      {"mfu", achieved / peak},
+      {"peak_rss_mib", peak_rss_mib()},
+  };
+
+  if (args.generate > 0) {
+    model->eval();
+    GenerateOptions options;
+    options.sampling.temperature = 0;  // greedy: both runs produce the same tokens
+    options.max_new_tokens = args.generate;
+    auto timed = [&](bool cache) {
+      options.use_cache = cache;
+      auto generator = at::detail::createCPUGenerator(1);
+      AutocastScope autocast(precision);
+      const auto start = Clock::now();
+      auto out = generate(model, {1}, options, generator);
+      return std::make_pair(std::chrono::duration<double>(Clock::now() - start).count(), out.size());
+    };
+    timed(true);  // warm-up
+    const auto [with_s, with_n] = timed(true);
+    const auto [without_s, without_n] = timed(false);
+    line["generate_tokens"] = with_n;
+    line["generate_tokens_per_s_cached"] = double(with_n) / with_s;
+    line["generate_tokens_per_s_uncached"] = double(without_n) / without_s;
+    line["generate_cache_speedup"] = without_s / with_s;
+    line["peak_rss_mib"] = peak_rss_mib();
+  }
+  fmt::print("{}\n", line.dump());
+  return 0;
+}
+
+}  // namespace qkv::cli
