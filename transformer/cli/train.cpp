@@ -1,4 +1,6 @@
 // qkv train: tokenizer (trained when missing), model, task data, then the training loop.
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "transformer/cli/verbs.h"
@@ -12,8 +14,11 @@ namespace qkv::cli {
 int run_train(const TrainArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/true);
   const Experiment& e = loaded.experiment;
+  check_run_directory(e, args.resume);
   const int64_t threads = set_threads(e.train.threads);
-  Tokenizer tokenizer = ensure_tokenizer(e, args.quiet);
+  // A resumed run keeps the tokenizer it was trained with.
+  const bool has_run_tokenizer = std::filesystem::exists(std::filesystem::path(e.output) / "tokenizer.model");
+  Tokenizer tokenizer = args.resume && has_run_tokenizer ? run_tokenizer(e) : ensure_tokenizer(e, args.quiet);
   auto task = make_task(e);
   task->prepare(e, tokenizer, /*need_train=*/true);
   TransformerModel model = build_model(e, tokenizer.vocab_size());

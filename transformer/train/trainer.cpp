@@ -105,14 +105,18 @@ double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& 
   return step_loss;
 }
 
-void prepare_run_directory(const Experiment& e, const std::string& config_yaml, const Tokenizer& tokenizer, bool resume) {
-  const fs::path run(e.output);
-  CheckpointStore store(e.output, e.train.keep_checkpoints);
-  if (!resume && fs::exists(run / "checkpoints") && !fs::is_empty(run / "checkpoints")) {
+void check_run_directory(const Experiment& e, bool resume) {
+  const fs::path checkpoints = fs::path(e.output) / "checkpoints";
+  if (!resume && fs::exists(checkpoints) && !fs::is_empty(checkpoints)) {
     throw InputError(fmt::format("{}: {}: already holds checkpoints of an earlier run; pass --resume to continue it, "
                                  "or choose another output directory",
                                  e.source_file, e.output));
   }
+}
+
+void prepare_run_directory(const Experiment& e, const std::string& config_yaml, const Tokenizer& tokenizer, bool resume) {
+  check_run_directory(e, resume);
+  const fs::path run(e.output);
   std::error_code ec;
   fs::create_directories(run, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", e.output, ec.message()));

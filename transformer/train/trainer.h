@@ -34,6 +34,8 @@ double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& 
                   const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
                   int64_t* tokens = nullptr);
 
+// Refuses to start a fresh run over a run directory that holds checkpoints (unless resuming).
+void check_run_directory(const Experiment& experiment, bool resume);
 // Creates the run directory (config.yaml, tokenizer.model) once the inputs have been checked.
 void prepare_run_directory(const Experiment& experiment, const std::string& config_yaml, const Tokenizer& tokenizer,
                            bool resume);
