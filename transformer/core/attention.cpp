@@ -2,6 +2,8 @@
 // fused scaled-dot-product paths, and the KV cache.
 #include "transformer/core/attention.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 
 #if TORCH_VERSION_MAJOR >= 2

@@ -2,6 +2,7 @@
 #include "transformer/train/precision.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <fstream>
 #include <string>
@@ -25,17 +26,35 @@ Precision resolve_precision(Precision precision) {
   return native_bf16 ? Precision::kBf16 : Precision::kFp32;
 }
 
+namespace {
+
+// LibTorch 2.4 replaced the CPU-specific autocast calls by ones taking a device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool cpu_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
+void enable_cpu_autocast(bool on) {
+  at::autocast::set_autocast_enabled(at::kCPU, on);
+  if (on) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+}
+#else
+bool cpu_autocast_enabled() { return at::autocast::is_cpu_enabled(); }
+void enable_cpu_autocast(bool on) {
+  at::autocast::set_cpu_enabled(on);
+  if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+}
+#endif
+
+}  // namespace
+
 AutocastScope::AutocastScope(Precision precision) : enabled_(resolve_precision(precision) == Precision::kBf16) {
   if (!enabled_) return;
-  previous_ = at::autocast::is_cpu_enabled();
-  at::autocast::set_cpu_enabled(true);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  previous_ = cpu_autocast_enabled();
+  enable_cpu_autocast(true);
 }
 
 AutocastScope::~AutocastScope() {
   if (!enabled_) return;
-  at::autocast::set_cpu_enabled(previous_);
-  if (!previous_) at::autocast::clear_cache();
+  enable_cpu_autocast(previous_);
+  if (!previous_) at::autocast::clear_cache();  // the bf16 weight copies made inside the scope
 }
 
 int64_t set_threads(int64_t threads) {
