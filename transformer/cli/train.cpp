@@ -1,9 +1,13 @@
 // qkv train: tokenizer (trained when missing), model, task data, then the training loop.
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "transformer/cli/verbs.h"
+#include "transformer/train/checkpoint.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/precision.h"
 #include "transformer/train/progress.h"
@@ -15,6 +19,18 @@ int run_train(const TrainArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/true);
   const Experiment& e = loaded.experiment;
   check_run_directory(e, args.resume);
+  if (args.resume) {
+    // A finished run resumed is a no-op: say so without reading the data or building the model.
+    CheckpointStore store(e.output, e.train.keep_checkpoints);
+    if (auto newest = store.newest_valid()) {
+      std::ifstream in(std::filesystem::path(*newest) / "trainer.json");
+      const int64_t step = nlohmann::json::parse(in).at("step").get<int64_t>();
+      if (step >= e.train.steps && (args.stop_at < 0 || args.stop_at >= step)) {
+        fmt::print("{}: already trained to step {} of {} ({})\n", e.name, step, e.train.steps, *newest);
+        return 0;
+      }
+    }
+  }
   const int64_t threads = set_threads(e.train.threads);
   // A resumed run keeps the tokenizer it was trained with.
   const bool has_run_tokenizer = std::filesystem::exists(std::filesystem::path(e.output) / "tokenizer.model");
