@@ -1,5 +1,6 @@
 // Reads experiment files with yaml-cpp into the typed structs of config.h, applying --set
 // overrides first; every error names file:line:col and the dotted key.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -282,6 +283,10 @@ LoadedExperiment parse_experiment(const std::string& text, const std::string& na
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's depth guard; its own message says "bad file".
+    throw InputError(fmt::format("{}:{}:{}: (document): nesting deeper than {} levels", name, e.mark.line + 1,
+                                 e.mark.column + 1, e.depth()));
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}:{}:{}: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
   } catch (const YAML::Exception& e) {
