@@ -140,6 +140,10 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   Progress progress(t.steps, options.quiet);
 
   int64_t step = 0, data_position = 0;
+  // The loss logged every log_every steps averages over the interval; a checkpoint carries the
+  // part of the interval already run, so a resumed run logs what an uninterrupted one would.
+  double interval_loss = 0;
+  int64_t interval_steps = 0;
   if (options.resume) {
     std::vector<std::string> skipped;
     auto newest = store.newest_valid(&skipped);
@@ -149,6 +153,8 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       step = state.at("step").get<int64_t>();
       data_position = state.at("data_position").get<int64_t>();
       restore_rng_state(state.at("rng").get<std::string>());
+      interval_loss = state.value("interval_loss", 0.0);
+      interval_steps = state.value("interval_steps", int64_t(0));
       progress.message(fmt::format("resuming from {} (step {})", *newest, step));
     }
   }
@@ -156,15 +162,16 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   MetricsLog log(metrics_path);
 
   auto save = [&](int64_t at_step) {
-    nlohmann::json state{{"step", at_step}, {"data_position", data_position}, {"seed", e.seed}, {"rng", rng_state_hex()}};
+    nlohmann::json state{{"step", at_step},           {"data_position", data_position},   {"seed", e.seed},
+                         {"rng", rng_state_hex()},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps}};
     store.save(at_step, model, optimizer.get(), state, tokenizer.checksum());
   };
 
   const int64_t micro = t.batch_size / t.accumulate;
   const int64_t last = options.stop_at >= 0 ? std::min(options.stop_at, t.steps) : t.steps;
   TrainResult result;
-  double train_seconds = 0, interval_seconds = 0, interval_loss = 0;
-  int64_t interval_tokens = 0, interval_steps = 0, trained_tokens = 0;
+  double train_seconds = 0, interval_seconds = 0;
+  int64_t interval_tokens = 0, trained_tokens = 0, timed_steps = 0;  // timed: run by this process
   auto params = model->parameters();
   model->train();
   StopSignals signals;
@@ -194,15 +201,16 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     interval_seconds += took;
     interval_loss += step_loss;
     ++interval_steps;
+    ++timed_steps;
 
-    if (step % t.log_every == 0 || step == last) {
+    if (step % t.log_every == 0 || step == t.steps) {
       const double rate = double(interval_tokens) / std::max(interval_seconds, 1e-9);
-      const double eta = interval_seconds / double(interval_steps) * double(last - step);
+      const double eta = interval_seconds / double(timed_steps) * double(last - step);
       const double mean_loss = interval_loss / double(interval_steps);
       progress.update(step, mean_loss, lr, rate, eta);
       log.write(step, "train", {{"loss", mean_loss}}, {{"lr", lr}, {"tokens_per_s", rate}});
       interval_seconds = interval_loss = 0;
-      interval_tokens = interval_steps = 0;
+      interval_tokens = interval_steps = timed_steps = 0;
     }
     const bool final_step = step == t.steps;
     if (task.has_split(Split::kValid) && ((t.eval_every > 0 && step % t.eval_every == 0) || final_step)) {
