@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qkv needs (see third_party/README.md). Quiet when all are present.
+# --bench also installs what scripts/bench.sh needs (Debian's PyTorch for the Python reference).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,8 @@ packages=(
   catch2                             # tests (Catch2 v2)
   diatheke sword-text-web            # the English corpus (World English Bible)
 )
+
+if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-yaml); fi
 
 missing=()
 for p in "${packages[@]}"; do
