@@ -42,7 +42,7 @@ inline ModelConfig small_config(Family family, PositionKind scheme) {
 
 inline TransformerModel small_model(Family family, PositionKind scheme, int64_t vocab = 50, uint64_t seed = 7) {
   torch::manual_seed(seed);
-  auto model = make_model(small_config(family, scheme), vocab);
+  auto model = make_model(small_config(family, scheme), vocab, seed);
   model->eval();
   return model;
 }

@@ -109,3 +109,41 @@ TEST_CASE("classification pools the first token for encoders and the last real t
     CHECK(torch::allclose(logits, model->class_logits(changed, keep)));
   }
 }
+
+TEST_CASE("models that differ in their position scheme start with equal shared parameters", "[models]") {
+  auto rope = make_model(test::small_config(Family::kGpt, PositionKind::kRope), 50, 3);
+  auto t5 = make_model(test::small_config(Family::kGpt, PositionKind::kT5), 50, 3);
+  auto learned = make_model(test::small_config(Family::kGpt, PositionKind::kLearned), 50, 3);
+  auto other_seed = make_model(test::small_config(Family::kGpt, PositionKind::kRope), 50, 4);
+  auto t5_params = t5->named_parameters(), learned_params = learned->named_parameters();
+  auto other = other_seed->named_parameters();
+  int64_t compared = 0;
+  for (const auto& p : rope->named_parameters()) {
+    CAPTURE(p.key());
+    CHECK(torch::equal(p.value(), t5_params[p.key()]));
+    CHECK(torch::equal(p.value(), learned_params[p.key()]));
+    if (p.value().dim() >= 2) CHECK_FALSE(torch::equal(p.value(), other[p.key()]));
+    ++compared;
+  }
+  CHECK(compared > 10);
+  // Each weight has its own stream: two same-shaped matrices are not copies of each other.
+  CHECK_FALSE(torch::equal(rope->named_parameters()["decoder.block_0.self_attn.out.weight"],
+                           rope->named_parameters()["decoder.block_1.self_attn.out.weight"]));
+}
+
+TEST_CASE("initialisation: GPT-2 scales residual projections, Xavier bounds by fan", "[models]") {
+  auto config = test::small_config(Family::kGpt, PositionKind::kRope);  // 2 layers, C 32, F 64
+  config.d_model = 128;
+  config.d_ff = 256;
+  auto gpt2 = make_model(config, 50, 1);
+  auto p = gpt2->named_parameters();
+  CHECK(p["decoder.block_0.self_attn.qkv.weight"].std().item<double>() == Approx(0.02).epsilon(0.05));
+  CHECK(p["decoder.block_0.self_attn.out.weight"].std().item<double>() == Approx(0.02 / 2.0).epsilon(0.05));
+  CHECK(p["decoder.block_1.ff.down.weight"].std().item<double>() == Approx(0.02 / 2.0).epsilon(0.05));
+  config.init = InitScheme::kXavier;
+  auto xavier = make_model(config, 50, 1);
+  auto up = xavier->named_parameters()["decoder.block_0.ff.up.weight"];  // (256, 128)
+  const double bound = std::sqrt(6.0 / (128 + 256));
+  CHECK(up.abs().max().item<double>() <= bound);
+  CHECK(up.abs().max().item<double>() > 0.95 * bound);
+}

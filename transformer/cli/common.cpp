@@ -33,7 +33,7 @@ Tokenizer run_tokenizer(const Experiment& e) {
 
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
-  return make_model(e.model, vocab_size);
+  return make_model(e.model, vocab_size, uint64_t(e.seed));
 }
 
 std::string find_checkpoint(const Experiment& e, const std::string& explicit_path) {

@@ -2,6 +2,10 @@
 #include "transformer/models/model.h"
 
 #include <cmath>
+#include <map>
+#include <set>
+
+#include "transformer/data/checksum.h"
 
 namespace qkv {
 
@@ -40,8 +44,8 @@ StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
 
 }  // namespace
 
-TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vocab_size)
-    : config_(config), vocab_size_(vocab_size) {
+TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed)
+    : config_(config), vocab_size_(vocab_size), seed_(seed) {
   const int64_t c = config.d_model;
   token_embedding_ = register_module("token_embedding", torch::nn::Embedding(vocab_size, c));
   if (config.family == Family::kBert) {
@@ -70,26 +74,41 @@ TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vo
 void TransformerModelImpl::initialise() {
   torch::NoGradGuard no_grad;
   const bool gpt2 = config_.init == InitScheme::kGpt2;
-  for (auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<torch::nn::Linear>()) {
-      if (gpt2) {
-        torch::nn::init::normal_(linear->weight, 0.0, 0.02);
+  auto generator_for = [&](const std::string& name) {
+    return at::detail::createCPUGenerator(fnv1a64(name) ^ (seed_ * 0x9E3779B97F4A7C15ULL));
+  };
+  auto normal = [&](const std::string& name, torch::Tensor& t, double std) { t.normal_(0.0, std, generator_for(name)); };
+  // GPT-2: projections into the residual stream scaled by 1/sqrt(2 * layers).
+  std::set<const torch::nn::Module*> residual;
+  std::map<const torch::nn::Module*, int64_t> depth;
+  for (auto* stack : {&encoder_, &decoder_}) {
+    if (!*stack) continue;
+    for (auto& block : (*stack)->blocks())
+      for (auto& proj : block->residual_projections()) {
+        residual.insert(proj.get());
+        depth[proj.get()] = (*stack)->options().layers;
+      }
+  }
+  for (const auto& item : named_modules("", /*include_self=*/false)) {
+    const std::string& name = item.key();
+    if (auto* linear = item.value()->as<torch::nn::Linear>()) {
+      if (!gpt2) {
+        // Xavier uniform (Glorot & Bengio 2010): U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+        const double a = std::sqrt(6.0 / double(linear->weight.size(0) + linear->weight.size(1)));
+        linear->weight.uniform_(-a, a, generator_for(name + ".weight"));
+      } else if (residual.count(linear)) {
+        normal(name + ".weight", linear->weight, 0.02 / std::sqrt(2.0 * double(depth[linear])));
       } else {
-        torch::nn::init::xavier_uniform_(linear->weight);
+        normal(name + ".weight", linear->weight, 0.02);
       }
       if (linear->bias.defined()) linear->bias.zero_();
-    } else if (auto* embedding = module->as<torch::nn::Embedding>()) {
-      const double std = gpt2 ? 0.02 : std::pow(double(config_.d_model), -0.5);
-      torch::nn::init::normal_(embedding->weight, 0.0, std);
+    } else if (auto* embedding = item.value()->as<torch::nn::Embedding>()) {
+      normal(name + ".weight", embedding->weight, gpt2 ? 0.02 : std::pow(double(config_.d_model), -0.5));
     }
   }
-  if (gpt2) {
-    // GPT-2: projections into the residual stream scaled by 1/sqrt(2 * layers).
-    for (auto* stack : {&encoder_, &decoder_}) {
-      if (!*stack) continue;
-      const double std = 0.02 / std::sqrt(2.0 * double((*stack)->options().layers));
-      for (auto& block : (*stack)->blocks())
-        for (auto& proj : block->residual_projections()) torch::nn::init::normal_(proj->weight, 0.0, std);
+  for (auto& p : named_parameters()) {  // parameters outside Linear and Embedding modules: shaw's tables
+    if (p.key().find(".position.keys_") != std::string::npos || p.key().find(".position.values_") != std::string::npos) {
+      normal(p.key(), p.value(), 0.02);
     }
   }
 }
@@ -161,8 +180,8 @@ int64_t TransformerModelImpl::max_positions() const {
   return limit;
 }
 
-TransformerModel make_model(const ModelConfig& config, int64_t vocab_size) {
-  return TransformerModel(config, vocab_size);
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed) {
+  return TransformerModel(config, vocab_size, seed);
 }
 
 ParameterCount count_parameters(TransformerModel& model) {

@@ -25,7 +25,9 @@ struct DecodeState {
 
 class TransformerModelImpl : public torch::nn::Module {
  public:
-  TransformerModelImpl(const ModelConfig& config, int64_t vocab_size);
+  // Every parameter is initialised from its own generator, seeded by (seed, its name): models that
+  // differ only in some modules (position schemes, heads) start with equal values for the rest.
+  TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0);
 
   // Hidden states of the side that predicts tokens (B, T, C): the decoder for gpt and seq2seq,
   // the encoder for bert. tokens (B, T) int64; keep (B, T) bool or undefined; segments (B, T) or
@@ -55,6 +57,7 @@ class TransformerModelImpl : public torch::nn::Module {
 
   ModelConfig config_;
   int64_t vocab_size_;
+  uint64_t seed_;
   torch::nn::Embedding token_embedding_{nullptr};
   torch::nn::Embedding segment_embedding_{nullptr};  // bert only
   Stack encoder_{nullptr}, decoder_{nullptr};
@@ -66,7 +69,7 @@ class TransformerModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TransformerModel);
 
-TransformerModel make_model(const ModelConfig& config, int64_t vocab_size);
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0);
 
 // Parameter counts: all, and without the token and position embeddings (Kaplan et al. 2020).
 struct ParameterCount {
