@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--generate", bench.generate, "also time generating N tokens with and without the KV cache")
       ->type_name("N");
 
+  SweepArgs sweep;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "train and evaluate every point of the experiment's sweep grid; skips finished points; "
+               "writes results.csv and report.md in the output directory");
+  add_common(sweep_cmd, sweep.common);
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
   add_common(info_cmd, info.common);
@@ -96,6 +102,7 @@ int main(int argc, char** argv) {
     if (gen_cmd->parsed()) return run_generate(gen);
     if (info_cmd->parsed()) return run_info(info);
     if (bench_cmd->parsed()) return run_bench(bench);
+    if (sweep_cmd->parsed()) return run_sweep(sweep);
   } catch (const qkv::InputError& e) {
     fmt::print(stderr, "qkv: error: {}\n", e.what());
     return 2;

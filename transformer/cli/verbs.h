@@ -48,6 +48,11 @@ struct BenchArgs {
 };
 int run_bench(const BenchArgs& args);
 
+struct SweepArgs {
+  CommonArgs common;
+};
+int run_sweep(const SweepArgs& args);
+
 struct InfoArgs {
   CommonArgs common;
 };

@@ -221,6 +221,22 @@ struct GenerateConfig {
   }
 };
 
+// A sweep grid: dotted experiment keys, each with the values (as YAML text) it takes.
+using Grid = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+struct SweepConfig {
+  Grid grid;                     // every combination is a point with its own run directory
+  std::vector<int64_t> lengths;  // evaluation context lengths per point (length extrapolation)
+  std::string baseline;          // a value of the first grid key that the others are compared with
+
+  template <class V>
+  void visit(V& v) {
+    v.field("grid", grid, Spec().need().doc("dotted.key: [values], e.g. model.position.scheme: [rope, alibi]"));
+    v.field("lengths", lengths, Spec().range(2, 1 << 20).doc("evaluation context lengths"));
+    v.field("baseline", baseline, Spec().doc("value of the first grid key to compare the others with"));
+  }
+};
+
 struct Experiment {
   std::string name;
   int64_t seed = 1;
@@ -230,6 +246,7 @@ struct Experiment {
   TokenizerConfig tokenizer;
   TrainConfig train;
   GenerateConfig generate;
+  SweepConfig sweep;   // used by qkv sweep only
   std::string output;  // run directory; default runs/NAME
 
   template <class V>
@@ -242,6 +259,7 @@ struct Experiment {
     v.section("tokenizer", tokenizer, Spec().need());
     v.section("train", train, Spec().need());
     v.section("generate", generate, Spec());
+    v.section("sweep", sweep, Spec());
     v.path("output", output, Spec().doc("run directory, default runs/NAME"));
   }
 

@@ -233,6 +233,35 @@ class Reader {
     value = node.Scalar();
   }
 
+  void read(const YAML::Node& node, std::vector<int64_t>& value, const Spec& spec, const std::string& dotted) {
+    if (!node.IsSequence()) fail(where(dotted, node), dotted, fmt::format("expected a list of integers, found {}", describe(node)));
+    value.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      int64_t item = 0;
+      read(node[i], item, spec, fmt::format("{}[{}]", dotted, i));
+      value.push_back(item);
+    }
+  }
+
+  void read(const YAML::Node& node, Grid& value, const Spec&, const std::string& dotted) {
+    if (!node.IsMap()) fail(where(dotted, node), dotted, fmt::format("expected a mapping of dotted.key: [values], found {}", describe(node)));
+    value.clear();
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      const std::string item = dotted + "." + key;
+      if (!it->second.IsSequence() || it->second.size() == 0) {
+        fail(where(item, it->second), item, fmt::format("expected a non-empty list of values, found {}", describe(it->second)));
+      }
+      std::vector<std::string> values;
+      for (size_t i = 0; i < it->second.size(); ++i) {
+        const YAML::Node& v = it->second[i];
+        if (!v.IsScalar()) fail(where(item, v), item, fmt::format("expected plain values, found {}", describe(v)));
+        values.push_back(v.Scalar());
+      }
+      value.emplace_back(key, values);
+    }
+  }
+
   YAML::Node map_;
   std::string prefix_;
   Context& ctx_;

@@ -104,6 +104,16 @@ struct Writer {
   void field(const char* k, bool& v, const Spec&) { key(k), out << (v ? "true" : "false"); }
   void field(const char* k, std::string& v, const Spec&) { key(k), out << YAML::DoubleQuoted << v; }
   void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
+  void field(const char* k, std::vector<int64_t>& v, const Spec&) {
+    key(k);
+    out << YAML::Flow << v;
+  }
+  void field(const char* k, Grid& grid, const Spec&) {
+    key(k);
+    out << YAML::BeginMap;
+    for (const auto& [name, values] : grid) out << YAML::Key << name << YAML::Value << YAML::Flow << values;
+    out << YAML::EndMap;
+  }
   template <class E>
   void choice(const char* k, E& v, const Choices<E>& choices, const Spec&) { key(k), out << choice_name(choices, v); }
   template <class S>

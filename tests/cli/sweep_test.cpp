@@ -1,0 +1,70 @@
+// qkv sweep: a sweep run twice gives identical numbers, and a finished sweep run again only
+// rereads its points.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "helpers.h"
+
+using namespace qkv;
+
+namespace {
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// results.csv without the measured-speed and memory columns (timing differs run to run).
+std::vector<std::string> model_columns(const std::string& csv_path) {
+  std::ifstream in(csv_path);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream cells(line);
+    std::string cell, row;
+    int column = 0;
+    while (std::getline(cells, cell, ',')) {
+      if (column != 4 && column != 5) row += cell + ",";  // train_tokens_per_s, peak_rss_mib
+      ++column;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not rerun", "[cli]") {
+  test::ScratchDir dir("sweep");
+  const std::string sets = fmt::format(
+      "--set tokenizer.model='{}' --set train.steps=6 --set 'sweep.grid={{model.position.scheme: [t5, alibi], "
+      "seed: [1, 2]}}' --set 'sweep.lengths=[32, 64]' --set sweep.baseline=t5",
+      dir / "spm.model");
+  auto first = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, dir / "a"));
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  auto header = model_columns(dir / "a/results.csv").at(0);
+  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,ppl@32,ppl@64,");
+  CHECK(model_columns(dir / "a/results.csv").size() == 5u);
+  CHECK_THAT(read(dir / "a/report.md"), Catch::Contains("| alibi |") && Catch::Contains("against model.position.scheme = t5"));
+
+  auto second = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, dir / "b"));
+  REQUIRE(second.exit_code == 0);
+  CHECK(model_columns(dir / "a/results.csv") == model_columns(dir / "b/results.csv"));
+
+  const std::string report = read(dir / "a/report.md");
+  auto again = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, dir / "a"));
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.output, Catch::Contains("[4/4] scheme-alibi_seed-2: done earlier"));
+  CHECK(read(dir / "a/report.md") == report);
+
+  // A point that cannot be built stops the sweep before any work.
+  auto bad = test::run_qkv(fmt::format(
+      "sweep experiments/pe-compare-tiny.yaml {} --set 'sweep.grid={{model.heads: [4, 5]}}' --set output='{}'", sets, dir / "c"));
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--set model.heads=5") || Catch::Contains("model.heads"));
+  CHECK_FALSE(std::filesystem::exists(dir / "c"));
+}

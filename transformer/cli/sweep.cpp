@@ -1,0 +1,256 @@
+// qkv sweep: every point of the experiment's sweep grid trained and evaluated in its own run
+// directory (one `qkv train` and one `qkv eval` child process each, so peak memory is per point);
+// finished points are skipped, so an interrupted sweep resumes; then results.csv and report.md.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "transformer/cli/verbs.h"
+#include "transformer/errors.h"
+#include "transformer/train/checkpoint.h"
+
+namespace qkv::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Point = std::vector<std::pair<std::string, std::string>>;  // dotted key, value
+
+std::vector<Point> grid_points(const Grid& grid) {
+  std::vector<Point> points{{}};
+  for (const auto& [key, values] : grid) {
+    std::vector<Point> next;
+    for (const auto& point : points)
+      for (const auto& value : values) {
+        Point p = point;
+        p.emplace_back(key, value);
+        next.push_back(p);
+      }
+    points = next;
+  }
+  return points;
+}
+
+std::string point_name(const Point& point) {
+  std::string name;
+  for (const auto& [key, value] : point) {
+    const std::string last = key.substr(key.rfind('.') + 1);
+    name += (name.empty() ? "" : "_") + last + "-" + value;
+  }
+  for (char& c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
+  return name;
+}
+
+// Runs this program with `args`; returns its exit code, its stdout when asked, and its peak RSS.
+int run_self(const std::vector<std::string>& args, std::string* out, double* peak_rss_mib) {
+  int pipe_fds[2] = {-1, -1};
+  if (out && ::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (out) {
+      ::dup2(pipe_fds[1], STDOUT_FILENO);
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+    }
+    std::vector<char*> argv{const_cast<char*>("qkv")};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv("/proc/self/exe", argv.data());
+    ::_exit(127);
+  }
+  if (out) {
+    ::close(pipe_fds[1]);
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0) out->append(buffer, size_t(n));
+    ::close(pipe_fds[0]);
+  }
+  int status = 0;
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  if (peak_rss_mib) *peak_rss_mib = double(usage.ru_maxrss) / 1024.0;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+std::string mean_std(const std::vector<double>& v) {
+  if (v.empty()) return "n/a";
+  double mean = 0;
+  for (double x : v) mean += x / double(v.size());
+  if (v.size() == 1) return fmt::format("{:.3f}", mean);
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean) / double(v.size() - 1);
+  return fmt::format("{:.3f} ± {:.3f}", mean, std::sqrt(var));
+}
+
+// One point's figures from its run directory and its eval output.
+nlohmann::ordered_json point_result(const Point& point, const std::string& dir, const std::string& eval_out,
+                                    double train_rss, const Experiment& e) {
+  nlohmann::ordered_json r;
+  for (const auto& [key, value] : point) r[key] = value;
+  std::vector<double> rates;
+  std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    if (j.value("split", "") == "train" && j.contains("tokens_per_s")) rates.push_back(j["tokens_per_s"]);
+    if (j.value("split", "") == "valid" && !j.contains("eval")) {
+      r["valid_loss"] = j["loss"];
+      r["valid_ppl"] = j["ppl"];
+    }
+  }
+  r["train_tokens_per_s"] = median(rates);
+  r["peak_rss_mib"] = train_rss;
+  std::stringstream lines(eval_out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("length")) continue;
+    const std::string key = fmt::format("ppl@{}", j["length"].get<int64_t>());
+    if (j.value("applicable", false)) {
+      r[key] = j["ppl"];
+    } else {
+      r[key] = "n/a";
+    }
+  }
+  return r;
+}
+
+void write_reports(const Experiment& e, const std::vector<Point>& points, const std::vector<nlohmann::ordered_json>& results) {
+  // results.csv: one row per point, every column any point has.
+  std::vector<std::string> columns;
+  for (const auto& r : results)
+    for (const auto& [key, value] : r.items())
+      if (std::find(columns.begin(), columns.end(), key) == columns.end()) columns.push_back(key);
+  std::string csv;
+  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
+  csv += "\n";
+  auto text = [](const nlohmann::ordered_json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  for (const auto& r : results) {
+    for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + (r.contains(columns[i]) ? text(r[columns[i]]) : "");
+    csv += "\n";
+  }
+  write_file_atomic((fs::path(e.output) / "results.csv").string(), csv);
+
+  // report.md: mean ± std over seeds for each setting of the other keys.
+  std::vector<std::string> keys, metric_columns;
+  for (const auto& [key, values] : e.sweep.grid)
+    if (key != "seed") keys.push_back(key);
+  for (const auto& c : columns)
+    if (std::find_if(e.sweep.grid.begin(), e.sweep.grid.end(), [&](const auto& g) { return g.first == c; }) == e.sweep.grid.end())
+      metric_columns.push_back(c);
+  std::map<std::string, std::map<std::string, std::vector<double>>> groups;  // setting -> metric -> values
+  std::vector<std::string> order;
+  for (const auto& r : results) {
+    std::string setting;
+    for (const auto& k : keys) setting += (setting.empty() ? "" : ", ") + r[k].get<std::string>();
+    if (!groups.count(setting)) order.push_back(setting);
+    for (const auto& m : metric_columns)
+      if (r.contains(m) && r[m].is_number()) groups[setting][m].push_back(r[m].get<double>());
+  }
+  std::string md = fmt::format("# Sweep {}\n\n{} points; mean ± std over {}.\n\n", e.name, results.size(),
+                               keys.size() < e.sweep.grid.size() ? "seeds" : "one run each");
+  md += "| " + (keys.empty() ? std::string("setting") : fmt::format("{}", fmt::join(keys, " | ")));
+  for (const auto& m : metric_columns) md += " | " + m;
+  md += " |\n|";
+  for (size_t i = 0; i < std::max<size_t>(1, keys.size()) + metric_columns.size(); ++i) md += " --- |";
+  md += "\n";
+  for (const auto& setting : order) {
+    std::string row = setting;
+    for (size_t pos = 0; (pos = row.find(", ", pos)) != std::string::npos;) row.replace(pos, 2, " | ");
+    md += "| " + row;
+    for (const auto& m : metric_columns) md += " | " + mean_std(groups[setting][m]);
+    md += " |\n";
+  }
+  // Paired comparison with the baseline value of the first key: differences of valid loss, same seed.
+  if (!e.sweep.baseline.empty() && !e.sweep.grid.empty()) {
+    const std::string first = e.sweep.grid.front().first;
+    md += fmt::format("\n## Validation loss against {} = {} (paired by the other keys)\n\n| {} | difference |\n| --- | --- |\n",
+                      first, e.sweep.baseline, first);
+    for (const auto& value : e.sweep.grid.front().second) {
+      if (value == e.sweep.baseline) continue;
+      std::vector<double> differences;
+      for (const auto& r : results) {
+        if (r[first] != value || !r.contains("valid_loss")) continue;
+        for (const auto& b : results) {
+          bool same = b[first] == e.sweep.baseline && b.contains("valid_loss");
+          for (const auto& [key, values] : e.sweep.grid)
+            if (key != first) same = same && b[key] == r[key];
+          if (same) differences.push_back(r["valid_loss"].get<double>() - b["valid_loss"].get<double>());
+        }
+      }
+      md += fmt::format("| {} | {} |\n", value, mean_std(differences));
+    }
+  }
+  write_file_atomic((fs::path(e.output) / "report.md").string(), md);
+}
+
+}  // namespace
+
+int run_sweep(const SweepArgs& args) {
+  const auto loaded = load(args.common, /*require_data=*/true);
+  const Experiment& e = loaded.experiment;
+  if (e.sweep.grid.empty()) {
+    throw InputError(fmt::format("{}: sweep.grid: this experiment has no sweep grid", e.source_file));
+  }
+  const auto points = grid_points(e.sweep.grid);
+  std::vector<std::vector<std::string>> point_sets;
+  for (const auto& point : points) {  // every point checked before any work
+    std::vector<std::string> sets = args.common.sets;
+    for (const auto& [key, value] : point) sets.push_back(key + "=" + value);
+    sets.push_back("output=" + (fs::path(e.output) / point_name(point)).string());
+    load_experiment(args.common.experiment, sets, ValidateOptions{});
+    point_sets.push_back(sets);
+  }
+  fs::create_directories(e.output);
+  std::vector<nlohmann::ordered_json> results;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const std::string dir = (fs::path(e.output) / point_name(points[i])).string();
+    const fs::path result_path = fs::path(dir) / "result.json";
+    if (fs::exists(result_path)) {
+      fmt::print(stderr, "[{}/{}] {}: done earlier\n", i + 1, points.size(), point_name(points[i]));
+      results.push_back(nlohmann::ordered_json::parse(std::ifstream(result_path)));
+      continue;
+    }
+    fmt::print(stderr, "[{}/{}] {}\n", i + 1, points.size(), point_name(points[i]));
+    std::vector<std::string> common{args.common.experiment};
+    for (const auto& s : point_sets[i]) common.insert(common.end(), {"--set", s});
+    std::vector<std::string> train{"train"};
+    train.insert(train.end(), common.begin(), common.end());
+    train.insert(train.end(), {"--resume", "-q"});
+    double rss = 0;
+    if (const int code = run_self(train, nullptr, &rss); code != 0) return code;
+    std::vector<std::string> eval{"eval"};
+    eval.insert(eval.end(), common.begin(), common.end());
+    std::string eval_out;
+    if (!e.sweep.lengths.empty()) {
+      eval.push_back("--lengths");
+      eval.push_back(fmt::format("{}", fmt::join(e.sweep.lengths, ",")));
+      if (const int code = run_self(eval, &eval_out, nullptr); code != 0) return code;
+    }
+    auto result = point_result(points[i], dir, eval_out, rss, e);
+    write_file_atomic(result_path.string(), result.dump(2) + "\n");
+    results.push_back(result);
+  }
+  write_reports(e, points, results);
+  fmt::print("{}\n{}\n", (fs::path(e.output) / "results.csv").string(), (fs::path(e.output) / "report.md").string());
+  return 0;
+}
+
+}  // namespace qkv::cli
