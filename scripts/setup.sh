@@ -11,6 +11,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   catch2                             # tests (Catch2 v2)
   diatheke sword-text-web            # the English corpus (World English Bible)
+  python3-matplotlib                 # sweep plots (scripts/plot_sweep.py)
 )
 
 if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-yaml); fi

@@ -47,9 +47,13 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   auto header = model_columns(dir / "a/results.csv").at(0);
-  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,ppl@32,ppl@64,");
+  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,ppl@32,ppl@64,run,");
   CHECK(model_columns(dir / "a/results.csv").size() == 5u);
   CHECK_THAT(read(dir / "a/report.md"), Catch::Contains("| alibi |") && Catch::Contains("against model.position.scheme = t5"));
+  for (const char* png : {"a/valid_loss.png", "a/ppl_length.png"}) {  // plots that open: PNG signature
+    CAPTURE(png);
+    CHECK(read(dir / png).substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  }
 
   auto second = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, dir / "b"));
   REQUIRE(second.exit_code == 0);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -117,6 +118,7 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
     }
   }
   r["train_tokens_per_s"] = median(rates);
+  const std::string run = fs::path(dir).filename().string();
   r["peak_rss_mib"] = train_rss;
   std::stringstream lines(eval_out);
   for (std::string line; std::getline(lines, line);) {
@@ -129,6 +131,7 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
       r[key] = "n/a";
     }
   }
+  r["run"] = run;  // the point's directory inside the sweep directory
   return r;
 }
 
@@ -250,6 +253,15 @@ int run_sweep(const SweepArgs& args) {
   }
   write_reports(e, points, results);
   fmt::print("{}\n{}\n", (fs::path(e.output) / "results.csv").string(), (fs::path(e.output) / "report.md").string());
+  // Plots by scripts/plot_sweep.py (matplotlib); the numbers above stand without them.
+  std::error_code ec;
+  const fs::path script = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "scripts" / "plot_sweep.py";
+  const std::string command = fmt::format("/usr/bin/python3 '{}' '{}' >/dev/null", script.string(), e.output);
+  if (ec || !fs::exists(script) || std::system(command.c_str()) != 0) {
+    fmt::print(stderr, "plots skipped: scripts/plot_sweep.py needs python3-matplotlib (scripts/setup.sh installs it)\n");
+  } else {
+    fmt::print("{}\n{}\n", (fs::path(e.output) / "valid_loss.png").string(), (fs::path(e.output) / "ppl_length.png").string());
+  }
   return 0;
 }
 
