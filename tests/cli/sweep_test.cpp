@@ -27,7 +27,7 @@ std::vector<std::string> model_columns(const std::string& csv_path) {
     std::string cell, row;
     int column = 0;
     while (std::getline(cells, cell, ',')) {
-      if (column != 4 && column != 5) row += cell + ",";  // train_tokens_per_s, peak_rss_mib
+      if (column != 6 && column != 7) row += cell + ",";  // train_tokens_per_s, peak_rss_mib
       ++column;
     }
     rows.push_back(row);
@@ -47,7 +47,7 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   auto header = model_columns(dir / "a/results.csv").at(0);
-  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,ppl@32,ppl@64,run,");
+  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,parameters,flops_per_token,ppl@32,ppl@64,run,");
   CHECK(model_columns(dir / "a/results.csv").size() == 5u);
   CHECK_THAT(read(dir / "a/report.md"), Catch::Contains("| alibi |") && Catch::Contains("against model.position.scheme = t5"));
   for (const char* png : {"a/valid_loss.png", "a/ppl_length.png"}) {  // plots that open: PNG signature
@@ -64,6 +64,24 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   REQUIRE(again.exit_code == 0);
   CHECK_THAT(again.output, Catch::Contains("[4/4] scheme-alibi_seed-2: done earlier"));
   CHECK(read(dir / "a/report.md") == report);
+
+  // Killed midway (SIGTERM to the sweep and its children, as Ctrl-C would), then run again: only the
+  // missing points are trained, and the numbers equal the uninterrupted sweep's.
+  const std::string killed = dir / "k";
+  auto interrupted = test::run_shell(fmt::format(
+      "setsid '{}' sweep experiments/pe-compare-tiny.yaml {} --set output='{}' >/dev/null 2>&1 & pid=$!; "
+      "for i in $(seq 600); do [ -f '{}/scheme-t5_seed-1/result.json' ] && break; sleep 0.05; done; "
+      "kill -TERM -$pid; wait $pid; echo exit=$?",
+      QKV_BINARY, sets, killed, killed));
+  INFO(interrupted.output);
+  CHECK_THAT(interrupted.output, Catch::Contains("exit=143"));
+  CHECK_FALSE(std::filesystem::exists(killed + "/results.csv"));
+  auto finished = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, killed));
+  INFO(finished.output);
+  REQUIRE(finished.exit_code == 0);
+  CHECK_THAT(finished.output, Catch::Contains("[1/4] scheme-t5_seed-1: done earlier"));
+  CHECK_THAT(finished.output, !Catch::Contains("[4/4] scheme-alibi_seed-2: done earlier"));
+  CHECK(model_columns(killed + "/results.csv") == model_columns(dir / "a/results.csv"));
 
   // A point that cannot be built stops the sweep before any work.
   auto bad = test::run_qkv(fmt::format(

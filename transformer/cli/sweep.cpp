@@ -106,6 +106,17 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
                                     double train_rss, const Experiment& e) {
   nlohmann::ordered_json r;
   for (const auto& [key, value] : point) r[key] = value;
+  // Matched-budget facts: parameters from the checkpoint's manifest, FLOPs from the configuration.
+  int64_t parameters = 0;
+  if (auto newest = CheckpointStore(dir, e.train.keep_checkpoints).newest_valid()) {
+    const auto manifest = nlohmann::json::parse(std::ifstream(fs::path(*newest) / "MANIFEST.json"));
+    for (const auto& tensor : manifest.at("tensors")) {
+      int64_t n = 1;
+      for (int64_t d : tensor.at("shape")) n *= d;
+      parameters += n;
+    }
+  }
+  const int64_t vocab = Tokenizer::load((fs::path(dir) / "tokenizer.model").string()).vocab_size();
   std::vector<double> rates;
   std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
   for (std::string line; std::getline(metrics, line);) {
@@ -117,6 +128,8 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
       r["valid_ppl"] = j["ppl"];
     }
   }
+  r["parameters"] = parameters;
+  r["flops_per_token"] = forward_flops_per_token(e.model, vocab, e.train.seq_len);
   r["train_tokens_per_s"] = median(rates);
   const std::string run = fs::path(dir).filename().string();
   r["peak_rss_mib"] = train_rss;
@@ -214,11 +227,12 @@ int run_sweep(const SweepArgs& args) {
   }
   const auto points = grid_points(e.sweep.grid);
   std::vector<std::vector<std::string>> point_sets;
+  std::vector<Experiment> point_experiments;
   for (const auto& point : points) {  // every point checked before any work
     std::vector<std::string> sets = args.common.sets;
     for (const auto& [key, value] : point) sets.push_back(key + "=" + value);
     sets.push_back("output=" + (fs::path(e.output) / point_name(point)).string());
-    load_experiment(args.common.experiment, sets, ValidateOptions{});
+    point_experiments.push_back(load_experiment(args.common.experiment, sets, ValidateOptions{}).experiment);
     point_sets.push_back(sets);
   }
   fs::create_directories(e.output);
@@ -247,7 +261,7 @@ int run_sweep(const SweepArgs& args) {
       eval.push_back(fmt::format("{}", fmt::join(e.sweep.lengths, ",")));
       if (const int code = run_self(eval, &eval_out, nullptr); code != 0) return code;
     }
-    auto result = point_result(points[i], dir, eval_out, rss, e);
+    auto result = point_result(points[i], dir, eval_out, rss, point_experiments[i]);
     write_file_atomic(result_path.string(), result.dump(2) + "\n");
     results.push_back(result);
   }
