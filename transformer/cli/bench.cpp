@@ -22,12 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // GFLOP/s of a square matmul in the precision training uses (bf16 through autocast), median of runs.
 double matmul_peak_gflops(Precision precision) {
   const int64_t n = 2048;

@@ -1,6 +1,8 @@
 // Shared verb plumbing.
 #include "transformer/cli/common.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -34,6 +36,13 @@ Tokenizer run_tokenizer(const Experiment& e) {
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
   return make_model(e.model, vocab_size, uint64_t(e.seed));
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string find_checkpoint(const Experiment& e, const std::string& explicit_path) {

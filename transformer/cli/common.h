@@ -24,6 +24,8 @@ Tokenizer ensure_tokenizer(const Experiment& experiment, bool quiet);
 Tokenizer run_tokenizer(const Experiment& experiment);
 // Seeded model construction, so a given seed gives the same initial weights.
 TransformerModel build_model(const Experiment& experiment, int64_t vocab_size);
+// Median of measurements (NaN when there are none).
+double median(std::vector<double> values);
 // --checkpoint PATH, else the newest valid checkpoint of the run; InputError when there is none.
 std::string find_checkpoint(const Experiment& experiment, const std::string& explicit_path);
 

@@ -85,12 +85,6 @@ int run_self(const std::vector<std::string>& args, std::string* out, double* pea
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 std::string mean_std(const std::vector<double>& v) {
   if (v.empty()) return "n/a";
   double mean = 0;

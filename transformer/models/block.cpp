@@ -45,7 +45,8 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, const BlockInputs& in, BlockCa
 }
 
 torch::Tensor BlockImpl::residual(const torch::Tensor& x, const torch::Tensor& update, Norm& norm) {
-  auto y = x + torch::dropout(update, options_.residual_dropout, is_training());
+  const bool drop = is_training() && options_.residual_dropout > 0.0;  // a 0 rate still costs a mask pass
+  auto y = x + (drop ? torch::dropout(update, options_.residual_dropout, true) : update);
   return options_.pre_norm ? y : norm->forward(y);  // post-norm: LayerNorm(x + Sublayer(x))
 }
 

@@ -55,7 +55,7 @@ torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, con
   }
 
   x = position_->embed(x, offset);
-  x = torch::dropout(x, options_.embedding_dropout, is_training());
+  if (is_training() && options_.embedding_dropout > 0.0) x = torch::dropout(x, options_.embedding_dropout, true);
 
   const PositionSignals signals = position_->signals(q_len, offset, k_len, 0, device);
   BlockInputs in;

@@ -210,11 +210,9 @@ nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model,
   TORCH_CHECK(values.size() == tensors.size(), "model.pt holds ", values.size(), " tensors, expected ", tensors.size());
   {
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      // The saved order follows the manifest's names; match by name to be safe.
-      const auto& name = manifest.at("tensors")[i].at("name").get<std::string>();
-      auto target = std::find_if(tensors.begin(), tensors.end(), [&](const auto& t) { return t.first == name; });
-      target->second.copy_(values[i]);
+    std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
+    for (size_t i = 0; i < values.size(); ++i) {  // saved in the manifest's order
+      by_name.at(manifest.at("tensors")[i].at("name").get<std::string>()).copy_(values[i]);
     }
   }
   if (optimizer) torch::load(*optimizer, (fs::path(path) / "optimizer.pt").string());
