@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """Plots of a qkv sweep directory (written by `qkv sweep`, which runs this script):
 
-  valid_loss.png   validation loss against step, one line per setting (mean over seeds)
-  ppl_length.png   perplexity against evaluation length, one line per setting (mean over seeds)
+  valid_loss.png      validation loss against step, one line per setting (mean over seeds)
+  ppl_length.png      perplexity against evaluation length, one line per setting (mean over seeds)
+  exact_length.png    exact-match accuracy against length (copy, reverse, addition sweeps)
+  attention_mass.png  attention mass against relative distance, one line per setting (mean over
+                      seeds), at the training length and at the longest evaluation length
 
-Usage: plot_sweep.py SWEEP_DIR. Reads SWEEP_DIR/results.csv and each point's metrics.jsonl.
+Usage: plot_sweep.py SWEEP_DIR. Reads SWEEP_DIR/results.csv, each point's metrics.jsonl and
+attention/attention_mass.csv.
 Uses Debian's python3-matplotlib.
 """
 import csv
@@ -26,7 +30,7 @@ def main():
         rows = list(csv.DictReader(f))
     if not rows:
         sys.exit("results.csv is empty")
-    metric_start = list(rows[0]).index("valid_loss")
+    metric_start = next(i for i, k in enumerate(rows[0]) if k.startswith("valid_"))
     keys = [k for k in list(rows[0])[:metric_start] if k != "seed"]
     setting = lambda row: ", ".join(row[k] for k in keys) or "all"
     point_dir = lambda row: os.path.join(sweep, row["run"])
@@ -73,7 +77,70 @@ def main():
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(os.path.join(sweep, "ppl_length.png"), dpi=120)
+    plot_against_length(rows, setting, "valid_exact@", "exact-match accuracy", os.path.join(sweep, "exact_length.png"))
+    plot_attention_mass(rows, setting, point_dir, os.path.join(sweep, "attention_mass.png"))
     print(os.path.join(sweep, "valid_loss.png"))
+
+
+def plot_against_length(rows, setting, prefix, label, path):
+    lengths = sorted(int(k[len(prefix):]) for k in rows[0] if k.startswith(prefix))
+    if not lengths:
+        return
+    by_setting = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        for n in lengths:
+            value = row.get(f"{prefix}{n}", "")
+            if value not in ("", "n/a"):
+                by_setting[setting(row)][n].append(float(value))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, by_length in by_setting.items():
+        xs = [n for n in lengths if by_length[n]]
+        ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name)
+    ax.set_xlabel("length")
+    ax.set_ylabel(label)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{label} against length")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_attention_mass(rows, setting, point_dir, path):
+    # setting -> length -> distance -> [mass per seed], from the "all layers" rows
+    curves = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for row in rows:
+        mass_path = os.path.join(point_dir(row), "attention", "attention_mass.csv")
+        if not os.path.exists(mass_path):
+            continue
+        with open(mass_path) as f:
+            for entry in csv.DictReader(f):
+                if entry["layer"] == "all" and int(entry["distance"]) >= 0:
+                    curves[setting(row)][int(entry["length"])][int(entry["distance"])].append(float(entry["mass"]))
+    if not curves:
+        return
+    lengths = sorted({n for by_length in curves.values() for n in by_length})
+    fig, axes = plt.subplots(1, len(lengths), figsize=(6 * len(lengths), 4.5), squeeze=False)
+    for i, length in enumerate(lengths):
+        ax = axes[0][i]
+        for name, by_length in curves.items():
+            if length not in by_length:
+                continue
+            distances = sorted(by_length[length])
+            points = [(d + 1, statistics.mean(by_length[length][d])) for d in distances]
+            points = [(x, y) for x, y in points if y > 0]
+            ax.plot([x for x, _ in points], [y for _, y in points], label=name, linewidth=1.2)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("distance back from the query + 1 (tokens)")
+        ax.set_ylabel("mean attention probability (all layers and heads)")
+        ax.set_title(f"attention mass against distance, context {length}")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -90,3 +90,21 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   CHECK_THAT(bad.output, Catch::Contains("--set model.heads=5") || Catch::Contains("model.heads"));
   CHECK_FALSE(std::filesystem::exists(dir / "c"));
 }
+
+TEST_CASE("pe-generalize-tiny: a sweep over generated tasks reports exact match per length", "[cli]") {
+  test::ScratchDir dir("sweep-generalize");
+  auto run = test::run_qkv(fmt::format("sweep experiments/pe-generalize-tiny.yaml --set output='{}'", dir / "g"));
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::ifstream csv(dir / "g/results.csv");
+  std::string header;
+  std::getline(csv, header);
+  CHECK_THAT(header, Catch::StartsWith("model.position.scheme,task.kind,valid_loss,valid_exact,valid_exact@4,"
+                                       "valid_token_acc@4,valid_exact@8,"));
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(csv, line);) rows.push_back(line);
+  REQUIRE(rows.size() == 4);
+  // Learned positions (max_len 24) cannot reach copy at length 16 (34 positions): not applicable.
+  CHECK_THAT(rows[2], Catch::StartsWith("learned,copy,") && Catch::Contains(",n/a,"));
+  CHECK(read(dir / "g/exact_length.png").substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+}

@@ -75,6 +75,7 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
       {"heads do not divide d_model", replace(good, "  heads: 4", "  heads: 5"), R"(:7:3: model.heads: d_model 32 is not divisible by heads 5)"},
       {"option of another scheme", replace(good, "    scheme: rope", "    scheme: rope\n    clip: 8"), R"(:11:5: model.position.clip: applies to scheme shaw only, but the scheme is rope)"},
       {"learned positions shorter than the sequence", replace(replace(good, "scheme: rope", "scheme: learned"), "  max_len: 64", "  max_len: 16"), R"(:21:3: train.seq_len: learned positions cover model.max_len = 16 positions; seq_len 32 needs more)"},
+      {"option of another task", replace(good, "  kind: causal_lm", "  kind: causal_lm\n  max_length: 8"), R"(:14:3: task.max_length: applies to task copy, reverse, addition only, but the task is causal_lm)"},
       {"task needs another family", replace(good, "  family: gpt", "  family: bert"), R"(:13:3: task.kind: causal_lm trains a decoder-only model; model.family is bert, expected gpt)"},
       {"warmup beyond steps", replace(good, "  warmup: 1", "  warmup: 10"), R"(:23:3: train.warmup: warmup 10 exceeds steps 2)"},
       {"missing data file", replace(good, "data/web/valid.txt", "data/web/missing.txt"), R"(:15:3: data.train: file not found: data/web/missing.txt)"},

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "transformer/errors.h"
+#include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
 
 namespace qkv::cli {
@@ -21,6 +23,7 @@ LoadedExperiment load(const CommonArgs& args, bool require_data) {
 }
 
 Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
+  if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
   if (!fs::exists(e.tokenizer.model)) {
     if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, e.tokenizer.model);
     Tokenizer::train(e.data.train, e.tokenizer.model, e.tokenizer, uint64_t(e.seed));
@@ -29,6 +32,7 @@ Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
 }
 
 Tokenizer run_tokenizer(const Experiment& e) {
+  if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
   const fs::path in_run = fs::path(e.output) / "tokenizer.model";
   return Tokenizer::load(fs::exists(in_run) ? in_run.string() : e.tokenizer.model);
 }
@@ -36,6 +40,21 @@ Tokenizer run_tokenizer(const Experiment& e) {
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
   return make_model(e.model, vocab_size, uint64_t(e.seed));
+}
+
+bool run_python_script(const std::string& name, const std::vector<std::string>& args) {
+  std::error_code ec;
+  const fs::path script = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "scripts" / name;
+  if (ec || !fs::exists(script)) return false;
+  auto quote = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string command = "/usr/bin/python3 " + quote(script.string());
+  for (const auto& a : args) command += " " + quote(a);
+  command += " >/dev/null";
+  return std::system(command.c_str()) == 0;
 }
 
 double median(std::vector<double> v) {

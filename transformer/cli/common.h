@@ -24,6 +24,9 @@ Tokenizer ensure_tokenizer(const Experiment& experiment, bool quiet);
 Tokenizer run_tokenizer(const Experiment& experiment);
 // Seeded model construction, so a given seed gives the same initial weights.
 TransformerModel build_model(const Experiment& experiment, int64_t vocab_size);
+// Runs scripts/NAME (beside the build directory of this program) with Debian's python3 and the
+// given arguments, output discarded; false when the script or its modules are missing or it fails.
+bool run_python_script(const std::string& name, const std::vector<std::string>& args);
 // Median of measurements (NaN when there are none).
 double median(std::vector<double> values);
 // --checkpoint PATH, else the newest valid checkpoint of the run; InputError when there is none.

@@ -21,7 +21,7 @@ namespace {
 int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& model, Task& task, Split split,
                  int64_t step, const std::string& checkpoint) {
   auto* lm = dynamic_cast<CausalLmTask*>(&task);
-  if (!lm) throw InputError(fmt::format("{}: --lengths applies to causal_lm experiments", e.source_file));
+  if (!lm) throw InputError(fmt::format("{}: --lengths applies to causal_lm and the generated tasks", e.source_file));
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(e.output) / "eval";
   fs::create_directories(dir);
@@ -66,7 +66,10 @@ int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& mo
 
 int run_eval(const EvalArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/true);
-  const Experiment& e = loaded.experiment;
+  Experiment e = loaded.experiment;
+  // Generated tasks take --lengths as their evaluation lengths (exact match per length).
+  const bool task_lengths = is_synthetic(e.task.kind) && !args.lengths.empty();
+  if (task_lengths) e.task.eval_lengths = args.lengths;
   set_threads(e.train.threads);
   Split split;
   if (args.split == "valid") {
@@ -87,7 +90,7 @@ int run_eval(const EvalArgs& args) {
   model->eval();
   torch::NoGradGuard no_grad;
   AutocastScope autocast(e.train.precision);
-  if (!args.lengths.empty()) return eval_lengths(e, args, model, *task, split, step, checkpoint);
+  if (!args.lengths.empty() && !task_lengths) return eval_lengths(e, args, model, *task, split, step, checkpoint);
   const Metrics metrics = task->evaluate(model, split, e.train.batch_size, /*max_batches=*/0);
   nlohmann::ordered_json line{{"step", step}, {"split", args.split}, {"checkpoint", checkpoint}};
   for (const auto& [name, value] : metrics) line[name] = value;

@@ -12,7 +12,10 @@ int run_info(const InfoArgs& args) {
   const Experiment& e = loaded.experiment;
   int64_t vocab = e.tokenizer.vocab_size;
   std::string vocab_source = "tokenizer.vocab_size";
-  if (std::filesystem::exists(e.tokenizer.model)) {
+  if (is_synthetic(e.task.kind)) {
+    vocab = ensure_tokenizer(e, true).vocab_size();
+    vocab_source = "the task's symbols";
+  } else if (std::filesystem::exists(e.tokenizer.model)) {
     vocab = Tokenizer::load(e.tokenizer.model).vocab_size();
     vocab_source = e.tokenizer.model;
   }

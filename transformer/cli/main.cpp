@@ -80,6 +80,19 @@ int main(int argc, char** argv) {
                "writes results.csv and report.md in the output directory");
   add_common(sweep_cmd, sweep.common);
 
+  AttentionArgs attn;
+  auto* attn_cmd = app.add_subcommand(
+      "attention", "attention maps over --text per layer and head (CSV, PNG; t5 and alibi biases too), and with "
+                   "--mass attention mass against relative distance over the data");
+  add_common(attn_cmd, attn.common);
+  attn_cmd->add_option("--checkpoint", attn.checkpoint, "checkpoint directory instead of the newest");
+  attn_cmd->add_option("--text", attn.text, "text whose attention maps are written");
+  attn_cmd->add_flag("--mass", attn.mass, "attention mass against relative distance over --split");
+  attn_cmd->add_option("--lengths", attn.lengths, "context lengths for --mass (default train.seq_len)")->delimiter(',');
+  attn_cmd->add_option("--split", attn.split, "valid or test")->capture_default_str();
+  attn_cmd->add_option("--out", attn.out, "output directory (default runs/NAME/attention)");
+  attn_cmd->add_flag("--no-plots", attn.no_plots, "CSV only, no PNG");
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
   add_common(info_cmd, info.common);
@@ -95,6 +108,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   gen.has_prompt = gen_cmd->count("--prompt") > 0;
+  attn.has_text = attn_cmd->count("--text") > 0;
 
   try {
     if (train_cmd->parsed()) return run_train(train);
@@ -103,6 +117,7 @@ int main(int argc, char** argv) {
     if (info_cmd->parsed()) return run_info(info);
     if (bench_cmd->parsed()) return run_bench(bench);
     if (sweep_cmd->parsed()) return run_sweep(sweep);
+    if (attn_cmd->parsed()) return run_attention(attn);
   } catch (const qkv::InputError& e) {
     fmt::print(stderr, "qkv: error: {}\n", e.what());
     return 2;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -88,7 +89,9 @@ int run_self(const std::vector<std::string>& args, std::string* out, double* pea
 std::string mean_std(const std::vector<double>& v) {
   if (v.empty()) return "n/a";
   double mean = 0;
-  for (double x : v) mean += x / double(v.size());
+  bool integral = true;
+  for (double x : v) mean += x / double(v.size()), integral = integral && x == std::floor(x) && std::abs(x) < 1e15;
+  if (integral && v.size() == 1) return fmt::format("{:.0f}", mean);  // counts: parameters, FLOPs
   if (v.size() == 1) return fmt::format("{:.3f}", mean);
   double var = 0;
   for (double x : v) var += (x - mean) * (x - mean) / double(v.size() - 1);
@@ -110,17 +113,26 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
       parameters += n;
     }
   }
-  const int64_t vocab = Tokenizer::load((fs::path(dir) / "tokenizer.model").string()).vocab_size();
+  const int64_t vocab = run_tokenizer(e).vocab_size();
   std::vector<double> rates;
+  nlohmann::ordered_json final_valid;
   std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
   for (std::string line; std::getline(metrics, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
+    auto j = nlohmann::ordered_json::parse(line, nullptr, false);  // metrics in the order the task reports them
     if (j.is_discarded()) continue;
     if (j.value("split", "") == "train" && j.contains("tokens_per_s")) rates.push_back(j["tokens_per_s"]);
-    if (j.value("split", "") == "valid" && !j.contains("eval")) {
-      r["valid_loss"] = j["loss"];
-      r["valid_ppl"] = j["ppl"];
+    if (j.value("split", "") == "valid" && !j.contains("eval")) {  // the last evaluation during training
+      for (const auto& [name, value] : j.items())
+        if (name != "step" && name != "split" && name != "tokens") final_valid["valid_" + name] = value;
     }
+  }
+  for (const auto& [name, value] : final_valid.items()) r[name] = value;
+  if (is_synthetic(e.task.kind)) {  // lengths the positions cannot reach are not applicable
+    const std::vector<int64_t> lengths =
+        e.task.eval_lengths.empty() ? std::vector<int64_t>{e.task.max_length, 2 * e.task.max_length} : e.task.eval_lengths;
+    for (const int64_t n : lengths)
+      for (const char* name : {"valid_exact@", "valid_token_acc@"})
+        if (!r.contains(fmt::format("{}{}", name, n))) r[fmt::format("{}{}", name, n)] = "n/a";
   }
   r["parameters"] = parameters;
   r["flops_per_token"] = forward_flops_per_token(e.model, vocab, e.train.seq_len);
@@ -162,9 +174,11 @@ void write_reports(const Experiment& e, const std::vector<Point>& points, const 
   std::vector<std::string> keys, metric_columns;
   for (const auto& [key, values] : e.sweep.grid)
     if (key != "seed") keys.push_back(key);
-  for (const auto& c : columns)
-    if (std::find_if(e.sweep.grid.begin(), e.sweep.grid.end(), [&](const auto& g) { return g.first == c; }) == e.sweep.grid.end())
-      metric_columns.push_back(c);
+  for (const auto& c : columns) {
+    const bool grid_key =
+        std::find_if(e.sweep.grid.begin(), e.sweep.grid.end(), [&](const auto& g) { return g.first == c; }) != e.sweep.grid.end();
+    if (!grid_key && c != "run") metric_columns.push_back(c);
+  }
   std::map<std::string, std::map<std::string, std::vector<double>>> groups;  // setting -> metric -> values
   std::vector<std::string> order;
   for (const auto& r : results) {
@@ -234,14 +248,32 @@ int run_sweep(const SweepArgs& args) {
   for (size_t i = 0; i < points.size(); ++i) {
     const std::string dir = (fs::path(e.output) / point_name(points[i])).string();
     const fs::path result_path = fs::path(dir) / "result.json";
+    std::vector<std::string> common{args.common.experiment};
+    for (const auto& s : point_sets[i]) common.insert(common.end(), {"--set", s});
+    // Attention mass against distance, at the training length and the longest evaluation length,
+    // for the report's plot; kept beside the point's results and computed once.
+    const fs::path mass_dir = fs::path(dir) / "attention";
+    auto attention_mass = [&]() {
+      if (point_experiments[i].task.kind != TaskKind::kCausalLm || fs::exists(mass_dir / "attention_mass.csv")) return 0;
+      std::vector<int64_t> lengths{point_experiments[i].train.seq_len};
+      if (!e.sweep.lengths.empty()) {
+        const int64_t longest = *std::max_element(e.sweep.lengths.begin(), e.sweep.lengths.end());
+        if (longest != lengths[0]) lengths.push_back(longest);
+      }
+      std::vector<std::string> attention{"attention"};
+      attention.insert(attention.end(), common.begin(), common.end());
+      attention.insert(attention.end(), {"--mass", "--lengths", fmt::format("{}", fmt::join(lengths, ",")), "--out",
+                                         mass_dir.string(), "--no-plots"});
+      std::string ignored;
+      return run_self(attention, &ignored, nullptr);
+    };
     if (fs::exists(result_path)) {
       fmt::print(stderr, "[{}/{}] {}: done earlier\n", i + 1, points.size(), point_name(points[i]));
       results.push_back(nlohmann::ordered_json::parse(std::ifstream(result_path)));
+      if (const int code = attention_mass(); code != 0) return code;
       continue;
     }
     fmt::print(stderr, "[{}/{}] {}\n", i + 1, points.size(), point_name(points[i]));
-    std::vector<std::string> common{args.common.experiment};
-    for (const auto& s : point_sets[i]) common.insert(common.end(), {"--set", s});
     std::vector<std::string> train{"train"};
     train.insert(train.end(), common.begin(), common.end());
     train.insert(train.end(), {"--resume", "-q"});
@@ -256,19 +288,18 @@ int run_sweep(const SweepArgs& args) {
       if (const int code = run_self(eval, &eval_out, nullptr); code != 0) return code;
     }
     auto result = point_result(points[i], dir, eval_out, rss, point_experiments[i]);
+    if (const int code = attention_mass(); code != 0) return code;
     write_file_atomic(result_path.string(), result.dump(2) + "\n");
     results.push_back(result);
   }
   write_reports(e, points, results);
   fmt::print("{}\n{}\n", (fs::path(e.output) / "results.csv").string(), (fs::path(e.output) / "report.md").string());
   // Plots by scripts/plot_sweep.py (matplotlib); the numbers above stand without them.
-  std::error_code ec;
-  const fs::path script = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "scripts" / "plot_sweep.py";
-  const std::string command = fmt::format("/usr/bin/python3 '{}' '{}' >/dev/null", script.string(), e.output);
-  if (ec || !fs::exists(script) || std::system(command.c_str()) != 0) {
+  if (!run_python_script("plot_sweep.py", {e.output})) {
     fmt::print(stderr, "plots skipped: scripts/plot_sweep.py needs python3-matplotlib (scripts/setup.sh installs it)\n");
   } else {
-    fmt::print("{}\n{}\n", (fs::path(e.output) / "valid_loss.png").string(), (fs::path(e.output) / "ppl_length.png").string());
+    for (const char* name : {"valid_loss.png", "ppl_length.png", "exact_length.png", "attention_mass.png"})
+      if (fs::exists(fs::path(e.output) / name)) fmt::print("{}\n", (fs::path(e.output) / name).string());
   }
   return 0;
 }

@@ -1,4 +1,5 @@
 // qkv train: tokenizer (trained when missing), model, task data, then the training loop.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -60,7 +61,9 @@ int run_train(const TrainArgs& args) {
                                     format_rate(result.tokens_per_s), format_duration(result.train_seconds),
                                     format_duration(result.wall_seconds));
   if (!result.valid.empty()) {
-    summary += fmt::format("; valid loss {:.4f}, ppl {:.2f}", metric(result.valid, "loss"), metric(result.valid, "ppl"));
+    summary += fmt::format("; valid loss {:.4f}", metric(result.valid, "loss"));
+    for (const char* name : {"ppl", "exact"})
+      if (const double value = metric(result.valid, name); !std::isnan(value)) summary += fmt::format(", {} {:.4g}", name, value);
   }
   fmt::print("{}\n", summary);
   return 0;

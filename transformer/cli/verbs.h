@@ -53,6 +53,19 @@ struct SweepArgs {
 };
 int run_sweep(const SweepArgs& args);
 
+struct AttentionArgs {
+  CommonArgs common;
+  std::string checkpoint;
+  std::string text;
+  bool has_text = false;
+  bool mass = false;             // attention mass against relative distance over a split
+  std::vector<int64_t> lengths;  // context lengths for --mass; empty: train.seq_len
+  std::string split = "valid";
+  std::string out;               // empty: runs/NAME/attention
+  bool no_plots = false;
+};
+int run_attention(const AttentionArgs& args);
+
 struct InfoArgs {
   CommonArgs common;
 };

@@ -12,9 +12,25 @@ const Choices<InitScheme>& init_choices() {
   return c;
 }
 const Choices<TaskKind>& task_choices() {
-  static const Choices<TaskKind> c{{"causal_lm", TaskKind::kCausalLm}};
+  static const Choices<TaskKind> c{{"causal_lm", TaskKind::kCausalLm},
+                                   {"copy", TaskKind::kCopy},
+                                   {"reverse", TaskKind::kReverse},
+                                   {"addition", TaskKind::kAddition}};
   return c;
 }
+bool task_option_applies(TaskKind kind, const std::string& key) {
+  if (key == "symbols") return kind == TaskKind::kCopy || kind == TaskKind::kReverse;
+  if (key == "min_length" || key == "max_length" || key == "eval_lengths" || key == "eval_examples") return is_synthetic(kind);
+  return true;
+}
+
+std::string task_option_owners(const std::string& key) {
+  std::string owners;
+  for (const auto& [name, kind] : task_choices())
+    if (task_option_applies(kind, key)) owners += (owners.empty() ? "" : ", ") + std::string(name);
+  return owners;
+}
+
 const Choices<Schedule>& schedule_choices() {
   static const Choices<Schedule> c{{"constant", Schedule::kConstant},
                                    {"cosine", Schedule::kCosine},

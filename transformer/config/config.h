@@ -2,6 +2,7 @@
 // visit() so that reading, validation messages, --set overrides and writing share one list.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -15,7 +16,9 @@ namespace qkv {
 
 enum class Family { kGpt, kBert, kSeq2Seq };
 enum class InitScheme { kGpt2, kXavier };
-enum class TaskKind { kCausalLm };
+enum class TaskKind { kCausalLm, kCopy, kReverse, kAddition };
+// Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
+inline bool is_synthetic(TaskKind kind) { return kind != TaskKind::kCausalLm; }
 enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
 enum class TokenizerType { kUnigram, kBpe };
@@ -120,21 +123,47 @@ struct ModelConfig {
   }
 };
 
+// Whether a key of the task section applies to a task kind ("kind" applies to every kind).
+bool task_option_applies(TaskKind kind, const std::string& key);
+// The kinds a task key applies to, for messages ("copy, reverse").
+std::string task_option_owners(const std::string& key);
+
 struct TaskConfig {
   TaskKind kind = TaskKind::kCausalLm;
+  // Length-generalisation tasks (copy, reverse, addition): examples generated from the seed.
+  int64_t symbols = 10;        // copy, reverse: alphabet size
+  int64_t min_length = 1;      // training examples have min_length..max_length symbols (digits per operand)
+  int64_t max_length = 8;
+  std::vector<int64_t> eval_lengths;  // exact-match accuracy reported at each; empty: max_length, 2 * max_length
+  int64_t eval_examples = 256;        // per evaluation length
 
   template <class V>
   void visit(V& v) {
-    v.choice("kind", kind, task_choices(), Spec().need().doc("causal_lm"));
+    v.choice("kind", kind, task_choices(), Spec().need().doc("causal_lm|copy|reverse|addition"));
+    v.field("symbols", symbols, Spec().range(2, 62).doc("copy, reverse: alphabet size"));
+    v.field("min_length", min_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: shortest training example"));
+    v.field("max_length", max_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: longest training example"));
+    v.field("eval_lengths", eval_lengths, Spec().range(1, 1 << 16).doc("lengths evaluated (exact match), e.g. [8, 16, 32]; default max_length and twice it"));
+    v.field("eval_examples", eval_examples, Spec().range(1, 1 << 24).doc("examples per evaluation length"));
   }
 };
+
+// Symbols in the input and the answer of a synthetic example of length n, and the positions the
+// model sees for it: gpt reads bos x sep y (eos predicted), bert reads cls x sep and one mask per
+// answer symbol, seq2seq encodes x eos and decodes bos y.
+inline int64_t synthetic_input_length(TaskKind kind, int64_t n) { return kind == TaskKind::kAddition ? 2 * n + 1 : n; }
+inline int64_t synthetic_answer_length(TaskKind kind, int64_t n) { return kind == TaskKind::kAddition ? n + 1 : n; }
+inline int64_t synthetic_positions(TaskKind kind, Family family, int64_t n) {
+  const int64_t in = synthetic_input_length(kind, n), out = synthetic_answer_length(kind, n);
+  return family == Family::kSeq2Seq ? std::max(in, out) + 1 : in + out + 2;
+}
 
 struct DataConfig {
   std::string train, valid, test;
 
   template <class V>
   void visit(V& v) {
-    v.path("train", train, Spec().need());
+    v.path("train", train, Spec().doc("required by text tasks"));
     v.path("valid", valid, Spec());
     v.path("test", test, Spec());
   }
@@ -149,7 +178,7 @@ struct TokenizerConfig {
 
   template <class V>
   void visit(V& v) {
-    v.path("model", model, Spec().need());
+    v.path("model", model, Spec().doc("SentencePiece model; required by text tasks"));
     v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
     v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));
     v.field("character_coverage", character_coverage, Spec().range(0.9, 1.0));
@@ -255,8 +284,8 @@ struct Experiment {
     v.field("seed", seed, Spec().range(0, 1e18));
     v.section("model", model, Spec().need());
     v.section("task", task, Spec().need());
-    v.section("data", data, Spec().need());
-    v.section("tokenizer", tokenizer, Spec().need());
+    v.section("data", data, Spec().doc("required by text tasks"));
+    v.section("tokenizer", tokenizer, Spec().doc("required by text tasks"));
     v.section("train", train, Spec().need());
     v.section("generate", generate, Spec());
     v.section("sweep", sweep, Spec());

@@ -32,6 +32,27 @@ bool safe_name(const std::string& name) {
   return true;
 }
 
+// The keys a section lists in visit().
+struct KeyCollector {
+  std::vector<std::string> keys;
+  template <class T>
+  void field(const char* key, T&, const Spec&) { keys.push_back(key); }
+  template <class T>
+  void path(const char* key, T&, const Spec&) { keys.push_back(key); }
+  template <class E>
+  void choice(const char* key, E&, const Choices<E>&, const Spec&) { keys.push_back(key); }
+  template <class S>
+  void section(const char* key, S&, const Spec&) { keys.push_back(key); }
+};
+
+template <class S>
+std::vector<std::string> section_keys(const S& section) {
+  S copy = section;
+  KeyCollector collector;
+  copy.visit(collector);
+  return collector.keys;
+}
+
 }  // namespace
 
 void validate(const Experiment& e, const ConfigSources& sources, const ValidateOptions& options) {
@@ -61,7 +82,7 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
     rules.require(p.max_distance > p.buckets / 2, "model.position.max_distance",
                   fmt::format("must exceed buckets/2 = {} (the exact buckets), found {}", p.buckets / 2, p.max_distance));
   }
-  if (p.scheme == PositionKind::kLearned) {
+  if (p.scheme == PositionKind::kLearned && !is_synthetic(e.task.kind)) {
     rules.require(e.train.seq_len <= m.max_len, "train.seq_len",
                   fmt::format("learned positions cover model.max_len = {} positions; seq_len {} needs more", m.max_len,
                               e.train.seq_len));
@@ -71,6 +92,29 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
     rules.require(m.family == Family::kGpt, "task.kind",
                   fmt::format("causal_lm trains a decoder-only model; model.family is {}, expected gpt",
                               choice_name(family_choices(), m.family)));
+  }
+
+  const TaskConfig& task = e.task;
+  // Task options that belong to another kind are reported, not ignored.
+  for (const auto& key : section_keys(task)) {
+    const std::string dotted = "task." + key;
+    if (!rules.given(dotted) || task_option_applies(task.kind, key)) continue;
+    rules.require(false, dotted, fmt::format("applies to task {} only, but the task is {}", task_option_owners(key),
+                                             choice_name(task_choices(), task.kind)));
+  }
+  if (is_synthetic(task.kind)) {
+    rules.require(task.min_length <= task.max_length, "task.min_length",
+                  fmt::format("min_length {} exceeds max_length {}", task.min_length, task.max_length));
+    const int64_t positions = synthetic_positions(task.kind, m.family, task.max_length);
+    if (p.scheme == PositionKind::kLearned) {
+      rules.require(positions <= m.max_len, "model.max_len",
+                    fmt::format("learned positions cover {}; training examples of length {} need {}", m.max_len,
+                                task.max_length, positions));
+    }
+  } else {
+    rules.require(!e.data.train.empty(), "data.train", fmt::format("required by task {}", choice_name(task_choices(), task.kind)));
+    rules.require(!e.tokenizer.model.empty(), "tokenizer.model",
+                  fmt::format("required by task {}", choice_name(task_choices(), task.kind)));
   }
 
   const TrainConfig& t = e.train;
@@ -93,7 +137,10 @@ namespace {
 struct Writer {
   YAML::Emitter& out;
   const PositionConfig* position = nullptr;  // inside model.position: write only the scheme's options
-  bool skip(const char* k) const { return position && !position_option_applies(position->scheme, k); }
+  const TaskConfig* task = nullptr;          // inside task: write only the kind's options
+  bool skip(const char* k) const {
+    return (position && !position_option_applies(position->scheme, k)) || (task && !task_option_applies(task->kind, k));
+  }
   void key(const char* k) { out << YAML::Key << k << YAML::Value; }
   void field(const char* k, int64_t& v, const Spec&) {
     if (!skip(k)) key(k), out << v;
@@ -101,10 +148,15 @@ struct Writer {
   void field(const char* k, double& v, const Spec&) {
     if (!skip(k)) key(k), out << fmt::format("{}", v);
   }
-  void field(const char* k, bool& v, const Spec&) { key(k), out << (v ? "true" : "false"); }
-  void field(const char* k, std::string& v, const Spec&) { key(k), out << YAML::DoubleQuoted << v; }
+  void field(const char* k, bool& v, const Spec&) {
+    if (!skip(k)) key(k), out << (v ? "true" : "false");
+  }
+  void field(const char* k, std::string& v, const Spec&) {
+    if (!skip(k)) key(k), out << YAML::DoubleQuoted << v;
+  }
   void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
   void field(const char* k, std::vector<int64_t>& v, const Spec&) {
+    if (skip(k)) return;
     key(k);
     out << YAML::Flow << v;
   }
@@ -115,14 +167,18 @@ struct Writer {
     out << YAML::EndMap;
   }
   template <class E>
-  void choice(const char* k, E& v, const Choices<E>& choices, const Spec&) { key(k), out << choice_name(choices, v); }
+  void choice(const char* k, E& v, const Choices<E>& choices, const Spec&) {
+    if (!skip(k)) key(k), out << choice_name(choices, v);
+  }
   template <class S>
   void section(const char* k, S& sub, const Spec&) {
     key(k);
     out << YAML::BeginMap;
     if constexpr (std::is_same_v<S, PositionConfig>) position = &sub;
+    if constexpr (std::is_same_v<S, TaskConfig>) task = &sub;
     sub.visit(*this);
     position = nullptr;
+    task = nullptr;
     out << YAML::EndMap;
   }
 };

@@ -121,8 +121,8 @@ torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const tor
 }
 
 torch::Tensor TransformerModelImpl::encode(const torch::Tensor& source, const torch::Tensor& source_keep,
-                                           DecodeState* state) {
-  auto memory = encoder_->forward(embed(source, {}), source_keep);  // (B, S, C)
+                                           DecodeState* state, std::vector<torch::Tensor>* weights) {
+  auto memory = encoder_->forward(embed(source, {}), source_keep, {}, {}, nullptr, weights);  // (B, S, C)
   if (state) {
     state->memory = memory;
     state->memory_keep = source_keep;

@@ -35,9 +35,10 @@ class TransformerModelImpl : public torch::nn::Module {
   torch::Tensor hidden(const torch::Tensor& tokens, const torch::Tensor& keep = {},
                        const torch::Tensor& segments = {}, DecodeState* state = nullptr,
                        std::vector<torch::Tensor>* weights = nullptr);
-  // Encoder output (B, S, C) for seq2seq; starts a decode state when given one.
+  // Encoder output (B, S, C) for seq2seq; starts a decode state when given one. weights, when
+  // given, receives each encoder layer's self-attention probabilities.
   torch::Tensor encode(const torch::Tensor& source, const torch::Tensor& source_keep,
-                       DecodeState* state = nullptr);
+                       DecodeState* state = nullptr, std::vector<torch::Tensor>* weights = nullptr);
 
   // Token logits (B, T, V) from hidden states: tied or separate LM head, or the MLM head for bert.
   torch::Tensor token_logits(const torch::Tensor& hidden);

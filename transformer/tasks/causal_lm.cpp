@@ -75,6 +75,14 @@ torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::
   return loss.view({batch, t}).to(torch::kFloat64).sum(0);                       // (T)
 }
 
+torch::Tensor CausalLmTask::split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const {
+  const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
+  TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
+  BlockSampler blocks(tokens, seq_len, 0, false);
+  if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
+  return blocks.blocks(0, std::min(max_blocks, blocks.num_blocks()));
+}
+
 Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
   return evaluate_at(model, split, seq_len_, batch_size, max_batches);
 }

@@ -20,6 +20,9 @@ class CausalLmTask : public Task {
   // it receives the mean loss at each position 0..seq_len-1 of the blocks.
   Metrics evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
                       std::vector<double>* loss_by_position = nullptr);
+  // The first min(max_blocks, all) non-overlapping blocks of seq_len + 1 tokens of a split,
+  // (N, seq_len + 1); InputError when the split is shorter than one block.
+  torch::Tensor split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const;
 
  private:
   int64_t seq_len_;

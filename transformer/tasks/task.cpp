@@ -2,6 +2,7 @@
 #include "transformer/tasks/task.h"
 
 #include "transformer/tasks/causal_lm.h"
+#include "transformer/tasks/synthetic.h"
 
 namespace qkv {
 
@@ -23,6 +24,9 @@ double metric(const Metrics& metrics, const std::string& name) {
 std::unique_ptr<Task> make_task(const Experiment& experiment) {
   switch (experiment.task.kind) {
     case TaskKind::kCausalLm: return std::make_unique<CausalLmTask>(experiment);
+    case TaskKind::kCopy:
+    case TaskKind::kReverse:
+    case TaskKind::kAddition: return std::make_unique<SyntheticTask>(experiment);
   }
   return nullptr;
 }

@@ -22,10 +22,14 @@ const char* split_name(Split split);
 using Metrics = std::vector<std::pair<std::string, double>>;
 double metric(const Metrics& metrics, const std::string& name);
 
+// Targets equal to kIgnore add nothing to the loss or the metrics.
+constexpr int64_t kIgnore = -100;
+
 struct TaskBatch {
-  torch::Tensor tokens;   // (B, T) model inputs
-  torch::Tensor targets;  // (B, T) next tokens
-  int64_t tokens_count = 0;
+  torch::Tensor tokens;   // (B, T) model inputs (the decoder's for seq2seq)
+  torch::Tensor targets;  // (B, T) token to predict at each position, or kIgnore
+  torch::Tensor source;   // (B, S) encoder inputs, seq2seq only
+  int64_t tokens_count = 0;  // positions the model processes
 };
 
 class Task {

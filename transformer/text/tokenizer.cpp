@@ -114,6 +114,19 @@ Tokenizer Tokenizer::load(const std::string& path) {
   return t;
 }
 
+namespace {
+constexpr const char* kSpecialPieces[] = {"<pad>", "<unk>", "<s>", "</s>", "<mask>", "<cls>", "<sep>"};
+constexpr int kSpecialCount = 7;
+}  // namespace
+
+Tokenizer Tokenizer::symbols(const std::string& alphabet) {
+  Tokenizer t;
+  t.alphabet_ = alphabet;
+  t.checksum_ = checksum_hex("symbols:" + alphabet);
+  t.special_ = SpecialTokens{0, 1, 2, 3, 4, 5, 6};
+  return t;
+}
+
 void Tokenizer::train(const std::string& text_file, const std::string& model_path, const TokenizerConfig& config,
                       uint64_t seed) {
   const fs::path target(model_path);
@@ -147,6 +160,15 @@ void Tokenizer::train(const std::string& text_file, const std::string& model_pat
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text) const {
+  if (!processor_) {
+    std::vector<int> ids;
+    for (char c : text) {
+      if (c == ' ') continue;
+      const size_t at = alphabet_.find(c);
+      ids.push_back(at == std::string::npos ? special_.unk : kSpecialCount + int(at));
+    }
+    return ids;
+  }
   std::vector<int> ids(text.size() + 2);  // every piece covers at least one byte
   const size_t n = bridge().encode(processor_.get(), text.data(), text.size(), ids.data(), ids.size());
   if (n > ids.size()) {
@@ -158,6 +180,12 @@ std::vector<int> Tokenizer::encode(std::string_view text) const {
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  if (!processor_) {
+    std::string text;
+    for (int id : ids)
+      if (id >= kSpecialCount && id < vocab_size()) text += alphabet_[size_t(id - kSpecialCount)];
+    return text;
+  }
   std::string text(ids.size() * 8 + 16, '\0');
   size_t n = bridge().decode(processor_.get(), ids.data(), ids.size(), text.data(), text.size());
   if (n > text.size()) {
@@ -169,6 +197,10 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
 }
 
 std::string Tokenizer::piece(int id) const {
+  if (!processor_) {
+    if (id >= 0 && id < kSpecialCount) return kSpecialPieces[id];
+    return id < vocab_size() ? std::string(1, alphabet_[size_t(id - kSpecialCount)]) : "<unk>";
+  }
   std::string out(64, '\0');
   size_t n = bridge().id_to_piece(processor_.get(), id, out.data(), out.size());
   if (n > out.size()) {
@@ -179,6 +211,8 @@ std::string Tokenizer::piece(int id) const {
   return out;
 }
 
-int Tokenizer::vocab_size() const { return bridge().piece_size(processor_.get()); }
+int Tokenizer::vocab_size() const {
+  return processor_ ? bridge().piece_size(processor_.get()) : kSpecialCount + int(alphabet_.size());
+}
 
 }  // namespace qkv

@@ -1,4 +1,4 @@
-// SentencePiece tokenizers: training on a text file, loading, encode/decode, and the special
+// Tokenizers: SentencePiece models (text tasks) or a fixed symbol vocabulary (generated tasks); training on a text file, loading, encode/decode, and the special
 // tokens every qkv model shares: pad 0, unk 1, bos 2, eos 3, then <mask>, <cls>, <sep>.
 #pragma once
 
@@ -20,6 +20,9 @@ class Tokenizer {
  public:
   // Loads a model file; InputError when it is missing or not a SentencePiece model.
   static Tokenizer load(const std::string& path);
+  // A fixed vocabulary of one-character symbols after the seven special tokens, for generated
+  // tasks: encode maps each character to its symbol (spaces skipped, others unk); no model file.
+  static Tokenizer symbols(const std::string& alphabet);
   // Trains on the lines of `text_file` and writes `model_path` atomically.
   static void train(const std::string& text_file, const std::string& model_path, const TokenizerConfig& config,
                     uint64_t seed);
@@ -30,10 +33,11 @@ class Tokenizer {
   int vocab_size() const;
   const SpecialTokens& special() const { return special_; }
   const std::string& checksum() const { return checksum_; }  // of the model file's bytes
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return path_; }  // empty for a symbol vocabulary
 
  private:
-  std::shared_ptr<void> processor_;  // a SentencePiece processor inside libqkv_spm.so
+  std::shared_ptr<void> processor_;  // a SentencePiece processor inside libqkv_spm.so; null: symbols
+  std::string alphabet_;             // symbol vocabulary: ids 7.. in this order
   SpecialTokens special_;
   std::string checksum_, path_;
 };

@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -73,6 +74,14 @@ void restore_rng_state(const std::string& hex) {
   generator.set_state(state);
 }
 
+// loss, and ppl or exact match when the task reports them.
+std::string summarize(const Metrics& metrics) {
+  std::string text = fmt::format("loss {:.4f}", metric(metrics, "loss"));
+  if (const double ppl = metric(metrics, "ppl"); !std::isnan(ppl)) text += fmt::format("  ppl {:.2f}", ppl);
+  if (const double exact = metric(metrics, "exact"); !std::isnan(exact)) text += fmt::format("  exact {:.3f}", exact);
+  return text;
+}
+
 Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const TrainConfig& t) {
   model->eval();
   torch::NoGradGuard no_grad;
@@ -122,7 +131,7 @@ void prepare_run_directory(const Experiment& e, const std::string& config_yaml, 
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", e.output, ec.message()));
   write_file_atomic((run / "config.yaml").string(), config_yaml);
   const fs::path copy = run / "tokenizer.model";
-  if (fs::weakly_canonical(tokenizer.path()) != fs::weakly_canonical(copy)) {
+  if (!tokenizer.path().empty() && fs::weakly_canonical(tokenizer.path()) != fs::weakly_canonical(copy)) {
     std::ifstream in(tokenizer.path(), std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
@@ -216,7 +225,7 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     if (task.has_split(Split::kValid) && ((t.eval_every > 0 && step % t.eval_every == 0) || final_step)) {
       auto metrics = evaluate_split(model, task, Split::kValid, t);
       log.write(step, "valid", metrics);
-      progress.message(fmt::format("step {}: valid loss {:.4f}  ppl {:.2f}", step, metric(metrics, "loss"), metric(metrics, "ppl")));
+      progress.message(fmt::format("step {}: valid {}", step, summarize(metrics)));
       if (final_step) result.valid = metrics;
     }
     if ((t.save_every > 0 && step % t.save_every == 0) || step == last) {

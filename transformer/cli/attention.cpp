@@ -1,0 +1,161 @@
+// qkv attention: what a trained model attends to. With --text, the attention probabilities of
+// every layer and head over that text (CSV matrices and PNG heatmaps) and, for t5 and alibi, the
+// position bias of each head; with --mass, attention mass against relative distance averaged over
+// a split of the data, at one or more context lengths.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "transformer/analysis/attention_stats.h"
+#include "transformer/cli/verbs.h"
+#include "transformer/errors.h"
+#include "transformer/tasks/causal_lm.h"
+#include "transformer/train/checkpoint.h"
+#include "transformer/train/precision.h"
+
+namespace qkv::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string matrix_csv(const torch::Tensor& m) {  // (R, C) -> rows of comma-separated values
+  const auto a = m.to(torch::kFloat64).contiguous();
+  const auto* p = a.data_ptr<double>();
+  std::string out;
+  for (int64_t i = 0; i < a.size(0); ++i) {
+    for (int64_t j = 0; j < a.size(1); ++j) out += fmt::format("{}{:.6g}", j ? "," : "", p[i * a.size(1) + j]);
+    out += "\n";
+  }
+  return out;
+}
+
+// Token ids of the text as the model saw text in training: a line start for gpt, [CLS] .. [SEP]
+// for bert, the source followed by eos for seq2seq; bos first for the generated tasks' gpt inputs.
+std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer, const std::string& text) {
+  const auto& s = tokenizer.special();
+  std::vector<int64_t> ids;
+  const auto pieces = tokenizer.encode(text);
+  switch (e.model.family) {
+    case Family::kGpt:
+      ids.push_back(is_synthetic(e.task.kind) ? s.bos : s.eos);
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      break;
+    case Family::kBert:
+      if (s.cls >= 0) ids.push_back(s.cls);
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      if (s.sep >= 0) ids.push_back(s.sep);
+      break;
+    case Family::kSeq2Seq:
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      ids.push_back(s.eos);
+      break;
+  }
+  return ids;
+}
+
+void write_maps(const Experiment& e, const AttentionArgs& args, TransformerModel& model, const Tokenizer& tokenizer,
+                const fs::path& out) {
+  const auto ids = model_input(e, tokenizer, args.text);
+  const int64_t limit = model->max_positions();
+  if (limit >= 0 && int64_t(ids.size()) > limit) {
+    throw InputError(fmt::format("--text: {} tokens exceed the model's {} positions (model.max_len)", ids.size(), limit));
+  }
+  const auto tokens = torch::tensor(ids, torch::kLong).unsqueeze(0);  // (1, T)
+  std::vector<torch::Tensor> weights;                                  // per layer (1, H, T, T)
+  if (e.model.family == Family::kSeq2Seq) {
+    model->encode(tokens, {}, nullptr, &weights);
+  } else {
+    model->hidden(tokens, {}, {}, nullptr, &weights);
+  }
+  std::string pieces;
+  for (int64_t id : ids) pieces += tokenizer.piece(int(id)) + "\n";
+  write_file_atomic((out / "tokens.txt").string(), pieces);
+  for (size_t layer = 0; layer < weights.size(); ++layer)
+    for (int64_t h = 0; h < weights[layer].size(1); ++h)
+      write_file_atomic((out / fmt::format("L{}-H{}.csv", layer + 1, h + 1)).string(), matrix_csv(weights[layer][0][h]));
+  // The schemes that bias scores: the bias each head adds, query rows by key columns.
+  const PositionKind kind = e.model.position.scheme;
+  if (kind == PositionKind::kT5 || kind == PositionKind::kAlibi) {
+    Stack stack = e.model.family == Family::kGpt ? model->decoder() : model->encoder();
+    const int64_t t = tokens.size(1);
+    const auto bias = stack->position()->signals(t, 0, t, 0, torch::kCPU).score_bias;  // (1, H, T, T)
+    for (int64_t h = 0; h < bias.size(1); ++h)
+      write_file_atomic((out / fmt::format("bias-H{}.csv", h + 1)).string(), matrix_csv(bias[0][h]));
+  }
+  fmt::print("{}: {} tokens, {} layers x {} heads -> {}\n", e.name, ids.size(), weights.size(),
+             weights.empty() ? 0 : weights[0].size(1), out.string());
+}
+
+void write_mass(const Experiment& e, const AttentionArgs& args, TransformerModel& model, const Tokenizer& tokenizer,
+                const fs::path& out) {
+  if (e.task.kind != TaskKind::kCausalLm) throw InputError(fmt::format("{}: --mass applies to causal_lm experiments", e.source_file));
+  CausalLmTask task(e);
+  task.prepare(e, tokenizer, /*need_train=*/false);
+  const Split split = args.split == "test" ? Split::kTest : Split::kValid;
+  if (!task.has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, args.split));
+  const std::vector<int64_t> lengths = args.lengths.empty() ? std::vector<int64_t>{e.train.seq_len} : args.lengths;
+  const int64_t limit = model->max_positions();
+  const bool causal = e.model.family != Family::kBert;
+  std::string csv = "length,layer,distance,mass\n";
+  for (const int64_t length : lengths) {
+    if (length < 2) throw InputError(fmt::format("--lengths: expected lengths of at least 2, found {}", length));
+    if (limit >= 0 && length > limit) {
+      fmt::print(stderr, "length {}: not applicable, {} positions cover {} (model.max_len)\n", length,
+                 position_kind_name(e.model.position.scheme), limit);
+      continue;
+    }
+    // About 16k tokens per length, in batches of about 4k.
+    const auto blocks = task.split_blocks(split, length, std::max<int64_t>(1, 16384 / length));
+    const int64_t batch = std::max<int64_t>(1, 4096 / length);
+    std::vector<torch::Tensor> sums;  // per layer, mass summed over batches weighted by rows
+    for (int64_t first = 0; first < blocks.size(0); first += batch) {
+      const int64_t rows = std::min(batch, blocks.size(0) - first);
+      std::vector<torch::Tensor> weights;
+      model->hidden(blocks.narrow(0, first, rows).narrow(1, 0, length), {}, {}, nullptr, &weights);
+      for (size_t layer = 0; layer < weights.size(); ++layer) {
+        auto m = attention_mass_by_distance(weights[layer]) * double(rows);
+        if (sums.size() <= layer) sums.push_back(m);
+        else sums[layer] += m;
+      }
+    }
+    const int64_t n = blocks.size(0);
+    auto all = torch::zeros({2 * length - 1}, torch::kFloat64);
+    for (const auto& s : sums) all += s / double(n) / double(sums.size());
+    auto emit = [&](const std::string& layer, const torch::Tensor& mass) {
+      const auto* p = mass.data_ptr<double>();
+      for (int64_t d = causal ? 0 : -(length - 1); d <= length - 1; ++d)
+        csv += fmt::format("{},{},{},{:.6g}\n", length, layer, d, p[d + length - 1]);
+    };
+    emit("all", all);
+    for (size_t layer = 0; layer < sums.size(); ++layer) emit(std::to_string(layer + 1), (sums[layer] / double(n)).contiguous());
+  }
+  write_file_atomic((out / "attention_mass.csv").string(), csv);
+  fmt::print("{}\n", (out / "attention_mass.csv").string());
+}
+
+}  // namespace
+
+int run_attention(const AttentionArgs& args) {
+  if (!args.has_text && !args.mass) throw InputError("qkv attention: give --text \"...\" (attention maps) or --mass (mass by distance)");
+  if (args.split != "valid" && args.split != "test") throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
+  const auto loaded = load(args.common, /*require_data=*/args.mass);
+  const Experiment& e = loaded.experiment;
+  set_threads(e.train.threads);
+  const std::string checkpoint = find_checkpoint(e, args.checkpoint);
+  Tokenizer tokenizer = run_tokenizer(e);
+  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
+  model->eval();
+  torch::NoGradGuard no_grad;  // float32 throughout: diagnostics, not speed
+  const fs::path out = args.out.empty() ? fs::path(e.output) / "attention" : fs::path(args.out);
+  fs::create_directories(out);
+  if (args.has_text) write_maps(e, args, model, tokenizer, out);
+  if (args.mass) write_mass(e, args, model, tokenizer, out);
+  if (!args.no_plots && !run_python_script("plot_attention.py", {out.string()})) {
+    fmt::print(stderr, "plots skipped: scripts/plot_attention.py needs python3-matplotlib (scripts/setup.sh installs it)\n");
+  }
+  return 0;
+}
+
+}  // namespace qkv::cli
