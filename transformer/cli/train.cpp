@@ -2,12 +2,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "transformer/cli/verbs.h"
+#include "transformer/errors.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/precision.h"
@@ -25,7 +27,12 @@ int run_train(const TrainArgs& args) {
     CheckpointStore store(e.output, e.train.keep_checkpoints);
     if (auto newest = store.newest_valid()) {
       std::ifstream in(std::filesystem::path(*newest) / "trainer.json");
-      const int64_t step = nlohmann::json::parse(in).at("step").get<int64_t>();
+      const auto state = nlohmann::json::parse(in);
+      const int64_t step = state.at("step").get<int64_t>();
+      if (state.value("stopped_early", false)) {
+        fmt::print("{}: stopped early at step {} (train.patience) ({})\n", e.name, step, *newest);
+        return 0;
+      }
       if (step >= e.train.steps && (args.stop_at < 0 || args.stop_at >= step)) {
         fmt::print("{}: already trained to step {} of {} ({})\n", e.name, step, e.train.steps, *newest);
         return 0;
@@ -39,7 +46,28 @@ int run_train(const TrainArgs& args) {
   auto task = make_task(e);
   task->prepare(e, tokenizer, /*need_train=*/true);
   TransformerModel model = build_model(e, tokenizer.vocab_size());
+  TrainOptions options;
+  std::optional<InitReport> init;
+  if (!e.init_from.empty()) {
+    // Fine-tuning: the body from the pretrained run, new parts (heads) freshly initialised. A
+    // resumed run takes its weights from its own checkpoint and only needs to know which are new.
+    auto pretrained = CheckpointStore(e.init_from, 1).newest_valid();
+    if (!pretrained) throw InputError(fmt::format("{}: init_from: {} holds no complete checkpoint", e.source_file, e.init_from));
+    const bool own = args.resume && CheckpointStore(e.output, e.train.keep_checkpoints).newest_valid().has_value();
+    init = init_from_checkpoint(*pretrained, model, tokenizer.checksum(), /*load_values=*/!own);
+    options.head.insert(init->initialised.begin(), init->initialised.end());
+    if (!own && !args.quiet) {
+      fmt::print(stderr, "init_from {}: loaded {} tensors; skipped {}{}; newly initialised {}{}\n", *pretrained,
+                 init->loaded.size(), init->skipped.size(), init->skipped.empty() ? "" : fmt::format(" ({})", fmt::join(init->skipped, ", ")),
+                 init->initialised.size(), init->initialised.empty() ? "" : fmt::format(" ({})", fmt::join(init->initialised, ", ")));
+    }
+  }
   prepare_run_directory(e, to_yaml(e), tokenizer, args.resume);
+  if (init) {
+    const nlohmann::ordered_json report{{"checkpoint", init->checkpoint}, {"step", init->step}, {"loaded", init->loaded},
+                                        {"skipped", init->skipped},       {"initialised", init->initialised}};
+    write_file_atomic((std::filesystem::path(e.output) / "init.json").string(), report.dump(2) + "\n");
+  }
   if (!args.quiet) {
     const auto count = count_parameters(model);
     fmt::print(stderr, "{}: {} {} layers, d_model {}, {} position, {:.2f}M parameters; {} threads, {}\n", e.name,
@@ -47,7 +75,6 @@ int run_train(const TrainArgs& args) {
                position_kind_name(e.model.position.scheme), double(count.total) / 1e6, threads,
                choice_name(precision_choices(), resolve_precision(e.train.precision)));
   }
-  TrainOptions options;
   options.resume = args.resume;
   options.stop_at = args.stop_at;
   options.quiet = args.quiet;
@@ -62,9 +89,11 @@ int run_train(const TrainArgs& args) {
                                     format_duration(result.wall_seconds));
   if (!result.valid.empty()) {
     summary += fmt::format("; valid loss {:.4f}", metric(result.valid, "loss"));
-    for (const char* name : {"ppl", "exact"})
+    for (const char* name : {"ppl", "exact", "accuracy", "f1", "mcc", "pearson", "spearman", "bleu", "chrf"})
       if (const double value = metric(result.valid, name); !std::isnan(value)) summary += fmt::format(", {} {:.4g}", name, value);
   }
+  if (result.early_stopped) summary += "; stopped early (train.patience)";
+  if (!result.best.empty()) summary += fmt::format("; best {}", result.best);
   fmt::print("{}\n", summary);
   return 0;
 }

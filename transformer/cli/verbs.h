@@ -66,6 +66,14 @@ struct AttentionArgs {
 };
 int run_attention(const AttentionArgs& args);
 
+struct PredictArgs {
+  CommonArgs common;
+  std::string checkpoint;
+  std::string input;   // empty: data.test, else data.valid
+  std::string output;  // empty: standard output
+};
+int run_predict(const PredictArgs& args);
+
 struct InfoArgs {
   CommonArgs common;
 };

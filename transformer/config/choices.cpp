@@ -13,12 +13,40 @@ const Choices<InitScheme>& init_choices() {
 }
 const Choices<TaskKind>& task_choices() {
   static const Choices<TaskKind> c{{"causal_lm", TaskKind::kCausalLm},
+                                   {"masked_lm", TaskKind::kMaskedLm},
+                                   {"classify", TaskKind::kClassify},
+                                   {"pair", TaskKind::kPair},
+                                   {"choice", TaskKind::kChoice},
+                                   {"translate", TaskKind::kTranslate},
                                    {"copy", TaskKind::kCopy},
                                    {"reverse", TaskKind::kReverse},
                                    {"addition", TaskKind::kAddition}};
   return c;
 }
+const Choices<DataFormat>& data_format_choices() {
+  static const Choices<DataFormat> c{
+      {"text", DataFormat::kText},          {"glue/cola", DataFormat::kGlueCola}, {"glue/sst2", DataFormat::kGlueSst2},
+      {"glue/mrpc", DataFormat::kGlueMrpc}, {"glue/qqp", DataFormat::kGlueQqp},   {"glue/stsb", DataFormat::kGlueStsb},
+      {"glue/mnli", DataFormat::kGlueMnli}, {"glue/qnli", DataFormat::kGlueQnli}, {"glue/rte", DataFormat::kGlueRte},
+      {"glue/wnli", DataFormat::kGlueWnli}, {"snli", DataFormat::kSnli},          {"tsv", DataFormat::kTsv},
+      {"csv", DataFormat::kCsv},            {"jsonl", DataFormat::kJsonl},        {"parallel", DataFormat::kParallel}};
+  return c;
+}
+const Choices<OnError>& on_error_choices() {
+  static const Choices<OnError> c{{"strict", OnError::kStrict}, {"skip", OnError::kSkip}};
+  return c;
+}
+const Choices<NanPolicy>& nan_policy_choices() {
+  static const Choices<NanPolicy> c{{"halt", NanPolicy::kHalt}, {"skip", NanPolicy::kSkip}};
+  return c;
+}
+
 bool task_option_applies(TaskKind kind, const std::string& key) {
+  if (key == "mask_prob" || key == "mask_replace" || key == "mask_random" || key == "whole_word") return kind == TaskKind::kMaskedLm;
+  if (key == "labels" || key == "regression" || key == "positive") return kind == TaskKind::kClassify || kind == TaskKind::kPair;
+  if (key == "lm_weight") return is_labelled(kind);
+  if (key == "label_smoothing" || key == "beam" || key == "length_penalty" || key == "max_len_a" || key == "max_len_b")
+    return kind == TaskKind::kTranslate;
   if (key == "symbols") return kind == TaskKind::kCopy || kind == TaskKind::kReverse;
   if (key == "min_length" || key == "max_length" || key == "eval_lengths" || key == "eval_examples") return is_synthetic(kind);
   return true;
@@ -77,5 +105,69 @@ const Choices<bool>& norm_placement_choices() {
   static const Choices<bool> c{{"pre", true}, {"post", false}};
   return c;
 }
+
+}  // namespace qkv
+
+namespace qkv {
+
+std::vector<std::string> default_labels(DataFormat format) {
+  switch (format) {
+    case DataFormat::kGlueCola:
+    case DataFormat::kGlueSst2:
+    case DataFormat::kGlueMrpc:
+    case DataFormat::kGlueQqp:
+    case DataFormat::kGlueWnli: return {"0", "1"};
+    case DataFormat::kGlueMnli: return {"contradiction", "entailment", "neutral"};  // GLUE's order
+    case DataFormat::kGlueQnli:
+    case DataFormat::kGlueRte: return {"entailment", "not_entailment"};
+    case DataFormat::kSnli: return {"entailment", "neutral", "contradiction"};
+    default: return {};
+  }
+}
+
+bool data_option_applies(DataFormat f, const std::string& key) {
+  const bool table = f == DataFormat::kTsv || f == DataFormat::kCsv;
+  if (key == "columns") return table || f == DataFormat::kJsonl;
+  if (key == "header") return table;
+  if (key == "source" || key == "target") return f == DataFormat::kParallel;
+  return true;
+}
+
+std::string data_option_owners(const std::string& key) {
+  std::string owners;
+  for (const auto& [name, format] : data_format_choices())
+    if (data_option_applies(format, key)) owners += (owners.empty() ? "" : ", ") + std::string(name);
+  return owners;
+}
+
+std::vector<std::string> split_files(const DataConfig& data, const std::string& path) {
+  if (data.format == DataFormat::kParallel) return {path + "." + data.source, path + "." + data.target};
+  return {path};
+}
+
+std::vector<std::string> task_metric_names(const TaskConfig& task) {
+  switch (task.kind) {
+    case TaskKind::kCausalLm: return {"loss", "ppl"};
+    case TaskKind::kMaskedLm: return {"loss", "ppl", "accuracy"};
+    case TaskKind::kClassify:
+    case TaskKind::kPair:
+      if (task.regression) return {"loss", "pearson", "spearman", "mse"};
+      return {"loss", "accuracy", "f1", "mcc"};
+    case TaskKind::kChoice: return {"loss", "accuracy"};
+    case TaskKind::kTranslate: return {"loss", "ppl", "bleu", "chrf"};
+    case TaskKind::kCopy:
+    case TaskKind::kReverse:
+    case TaskKind::kAddition: return {"loss", "exact"};
+  }
+  return {"loss"};
+}
+
+std::string default_select_metric(const TaskConfig& task) {
+  if (is_labelled(task.kind)) return task.regression ? "pearson" : "accuracy";
+  if (is_synthetic(task.kind)) return "exact";
+  return "loss";
+}
+
+bool higher_is_better(const std::string& metric) { return metric != "loss" && metric != "ppl" && metric != "mse"; }
 
 }  // namespace qkv

@@ -16,9 +16,24 @@ namespace qkv {
 
 enum class Family { kGpt, kBert, kSeq2Seq };
 enum class InitScheme { kGpt2, kXavier };
-enum class TaskKind { kCausalLm, kCopy, kReverse, kAddition };
+enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
 // Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
-inline bool is_synthetic(TaskKind kind) { return kind != TaskKind::kCausalLm; }
+inline bool is_synthetic(TaskKind kind) {
+  return kind == TaskKind::kCopy || kind == TaskKind::kReverse || kind == TaskKind::kAddition;
+}
+// Tasks that read labelled examples (a label, a score or a choice per example) through a head.
+inline bool is_labelled(TaskKind kind) {
+  return kind == TaskKind::kClassify || kind == TaskKind::kPair || kind == TaskKind::kChoice;
+}
+// Formats of data files: plain text (one sentence or verse per line), the GLUE tasks' TSV files as
+// distributed, SNLI/MNLI JSONL, generic TSV/CSV/JSONL with configured columns, line-aligned
+// parallel text (PREFIX.SRC and PREFIX.TGT).
+enum class DataFormat {
+  kText, kGlueCola, kGlueSst2, kGlueMrpc, kGlueQqp, kGlueStsb, kGlueMnli, kGlueQnli, kGlueRte, kGlueWnli,
+  kSnli, kTsv, kCsv, kJsonl, kParallel
+};
+enum class OnError { kStrict, kSkip };  // bad data lines: stop at the first, or drop and count
+enum class NanPolicy { kHalt, kSkip };  // a non-finite loss or gradient: stop, or skip the step
 enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
 enum class TokenizerType { kUnigram, kBpe };
@@ -29,6 +44,9 @@ using Choices = std::vector<std::pair<const char*, E>>;
 const Choices<Family>& family_choices();
 const Choices<InitScheme>& init_choices();
 const Choices<TaskKind>& task_choices();
+const Choices<DataFormat>& data_format_choices();
+const Choices<OnError>& on_error_choices();
+const Choices<NanPolicy>& nan_policy_choices();
 const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
@@ -123,6 +141,14 @@ struct ModelConfig {
   }
 };
 
+inline bool is_glue(DataFormat f) { return f >= DataFormat::kGlueCola && f <= DataFormat::kGlueWnli; }
+// Label names of a format's label column in class order (the GLUE tasks, SNLI); empty otherwise.
+std::vector<std::string> default_labels(DataFormat format);
+
+// Whether a key of the data section applies to a format, and the formats it applies to.
+bool data_option_applies(DataFormat format, const std::string& key);
+std::string data_option_owners(const std::string& key);
+
 // Whether a key of the task section applies to a task kind ("kind" applies to every kind).
 bool task_option_applies(TaskKind kind, const std::string& key);
 // The kinds a task key applies to, for messages ("copy, reverse").
@@ -130,6 +156,23 @@ std::string task_option_owners(const std::string& key);
 
 struct TaskConfig {
   TaskKind kind = TaskKind::kCausalLm;
+  // masked_lm (Devlin et al. 2019, 3.1): of the selected tokens, mask_replace become <mask>,
+  // mask_random a random token, the rest stay; whole_word selects whole words.
+  double mask_prob = 0.15;
+  double mask_replace = 0.8;
+  double mask_random = 0.1;
+  bool whole_word = false;
+  // classify, pair, choice.
+  std::vector<std::string> labels;  // label names in class order; empty: the format's own (glue/*)
+  bool regression = false;          // classify, pair: predict a score (STS-B similarity)
+  std::string positive;             // the label F1 counts as positive; empty: the second label
+  double lm_weight = 0.0;           // gpt: auxiliary language-model loss weight (Radford et al. 2018, 3.2)
+  // translate.
+  double label_smoothing = 0.1;
+  int64_t beam = 4;             // 1: greedy
+  double length_penalty = 0.6;  // Wu et al. 2016, eq. 14 alpha
+  double max_len_a = 1.5;       // longest output: max_len_a * source length + max_len_b
+  int64_t max_len_b = 10;
   // Length-generalisation tasks (copy, reverse, addition): examples generated from the seed.
   int64_t symbols = 10;        // copy, reverse: alphabet size
   int64_t min_length = 1;      // training examples have min_length..max_length symbols (digits per operand)
@@ -139,7 +182,21 @@ struct TaskConfig {
 
   template <class V>
   void visit(V& v) {
-    v.choice("kind", kind, task_choices(), Spec().need().doc("causal_lm|copy|reverse|addition"));
+    v.choice("kind", kind, task_choices(),
+             Spec().need().doc("causal_lm|masked_lm|classify|pair|choice|translate|copy|reverse|addition"));
+    v.field("mask_prob", mask_prob, Spec().range(0.0, 1.0).doc("masked_lm: fraction of tokens selected"));
+    v.field("mask_replace", mask_replace, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by <mask>"));
+    v.field("mask_random", mask_random, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by a random token"));
+    v.field("whole_word", whole_word, Spec().doc("masked_lm: select whole words"));
+    v.field("labels", labels, Spec().doc("classify, pair, choice: label names in class order"));
+    v.field("regression", regression, Spec().doc("classify, pair: predict a score instead of a label"));
+    v.field("positive", positive, Spec().doc("classify, pair: the label F1 counts as positive"));
+    v.field("lm_weight", lm_weight, Spec().range(0.0, 100.0).doc("gpt fine-tuning: auxiliary language-model loss weight"));
+    v.field("label_smoothing", label_smoothing, Spec().range(0.0, 0.99).doc("translate"));
+    v.field("beam", beam, Spec().range(1, 1024).doc("translate: beam size, 1 greedy"));
+    v.field("length_penalty", length_penalty, Spec().range(0.0, 10.0).doc("translate: Wu et al. alpha"));
+    v.field("max_len_a", max_len_a, Spec().range(0.0, 100.0).doc("translate: output length limit a * source + b"));
+    v.field("max_len_b", max_len_b, Spec().range(0, 1 << 20).doc("translate: output length limit a * source + b"));
     v.field("symbols", symbols, Spec().range(2, 62).doc("copy, reverse: alphabet size"));
     v.field("min_length", min_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: shortest training example"));
     v.field("max_length", max_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: longest training example"));
@@ -158,19 +215,52 @@ inline int64_t synthetic_positions(TaskKind kind, Family family, int64_t n) {
   return family == Family::kSeq2Seq ? std::max(in, out) + 1 : in + out + 2;
 }
 
+// Where the fields of an example are in a TSV/CSV file (column names with a header, 0-based
+// numbers without) or a JSONL object (field names).
+struct ColumnsConfig {
+  std::string text, text_b, label;   // classify: text; pair: text and text_b; choice: text (context)
+  std::vector<std::string> choices;  // choice: one column per candidate (JSONL: one list field)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("text", text, Spec().doc("first text (sentence, premise, question, context)"));
+    v.field("text_b", text_b, Spec().doc("second text of a pair"));
+    v.field("label", label, Spec().doc("label, score or index of the right choice"));
+    v.field("choices", choices, Spec().doc("candidates of a choice task"));
+  }
+};
+
 struct DataConfig {
   std::string train, valid, test;
+  DataFormat format = DataFormat::kText;
+  ColumnsConfig columns;
+  bool header = true;             // tsv, csv: the first line names the columns
+  std::string source, target;     // parallel: language suffixes, files PREFIX.SOURCE and PREFIX.TARGET
+  OnError on_error = OnError::kStrict;
+  double max_skipped = 0.01;      // skip: most lines of a file that may be dropped, as a fraction
+  int64_t max_line_bytes = 1 << 20;
 
   template <class V>
   void visit(V& v) {
     v.path("train", train, Spec().doc("required by text tasks"));
     v.path("valid", valid, Spec());
     v.path("test", test, Spec());
+    v.choice("format", format, data_format_choices(),
+             Spec().doc("text|glue/cola|glue/sst2|glue/mrpc|glue/qqp|glue/stsb|glue/mnli|glue/qnli|glue/rte|glue/wnli|"
+                        "snli|tsv|csv|jsonl|parallel"));
+    v.section("columns", columns, Spec().doc("tsv, csv, jsonl: where each field is"));
+    v.field("header", header, Spec().doc("tsv, csv: the first line names the columns"));
+    v.field("source", source, Spec().doc("parallel: source language suffix (train: PREFIX -> PREFIX.SOURCE)"));
+    v.field("target", target, Spec().doc("parallel: target language suffix"));
+    v.choice("on_error", on_error, on_error_choices(), Spec().doc("strict|skip: stop at a bad line, or drop and count"));
+    v.field("max_skipped", max_skipped, Spec().range(0.0, 1.0).doc("skip: largest fraction of a file's lines dropped"));
+    v.field("max_line_bytes", max_line_bytes, Spec().range(16, 1 << 30).doc("longer lines are errors"));
   }
 };
 
 struct TokenizerConfig {
   std::string model;  // trained on data.train when missing
+  std::string target_model;  // translate: separate target-language model; empty: one joint model
   int64_t vocab_size = 8000;
   TokenizerType type = TokenizerType::kUnigram;
   double character_coverage = 1.0;
@@ -179,6 +269,7 @@ struct TokenizerConfig {
   template <class V>
   void visit(V& v) {
     v.path("model", model, Spec().doc("SentencePiece model; required by text tasks"));
+    v.path("target_model", target_model, Spec().doc("translate: target-side model; empty: model is joint"));
     v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
     v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));
     v.field("character_coverage", character_coverage, Spec().range(0.9, 1.0));
@@ -205,6 +296,14 @@ struct TrainConfig {
   int64_t eval_batches = 20;  // 0: the whole split
   int64_t save_every = 500;
   int64_t keep_checkpoints = 3;
+  int64_t batch_tokens = 0;    // translate: batches of about this many target tokens (0: batch_size sentences)
+  bool freeze_body = false;    // fine-tuning: train only the parts init_from did not provide
+  double head_lr = 0.0;        // fine-tuning: learning rate of the new parts; 0: lr
+  std::string select_metric;   // metric that picks the best checkpoint; empty: the task's default
+  int64_t patience = 0;        // stop after this many evaluations without improvement; 0: never
+  int64_t average_last = 0;    // translate: evaluate the average of the last K checkpoints
+  NanPolicy nan_policy = NanPolicy::kHalt;
+  int64_t max_nan_skips = 5;   // skip: halt after this many non-finite steps in a row
 
   template <class V>
   void visit(V& v) {
@@ -228,6 +327,14 @@ struct TrainConfig {
     v.field("eval_batches", eval_batches, Spec().range(0, 1e12).doc("0: the whole split"));
     v.field("save_every", save_every, Spec().range(0, 1e12).doc("0: only at the end"));
     v.field("keep_checkpoints", keep_checkpoints, Spec().range(1, 1 << 20));
+    v.field("batch_tokens", batch_tokens, Spec().range(0, 1 << 30).doc("translate: target tokens per batch, 0: batch_size"));
+    v.field("freeze_body", freeze_body, Spec().doc("fine-tuning: train only what init_from did not provide"));
+    v.field("head_lr", head_lr, Spec().range(0.0, 10.0).doc("fine-tuning: lr of the new parts, 0: lr"));
+    v.field("select_metric", select_metric, Spec().doc("metric that picks the best checkpoint, e.g. accuracy"));
+    v.field("patience", patience, Spec().range(0, 1e12).doc("evaluations without improvement before stopping, 0: never"));
+    v.field("average_last", average_last, Spec().range(0, 1 << 10).doc("translate: average the last K checkpoints"));
+    v.choice("nan_policy", nan_policy, nan_policy_choices(), Spec().doc("halt|skip on a non-finite loss or gradient"));
+    v.field("max_nan_skips", max_nan_skips, Spec().range(1, 1e12).doc("skip: halt after this many in a row"));
   }
 };
 
@@ -249,6 +356,18 @@ struct GenerateConfig {
     v.field("seed", seed, Spec().range(0, 1e18).doc("0: experiment seed"));
   }
 };
+
+// The files behind one split's path: the path itself, or PREFIX.SOURCE and PREFIX.TARGET for
+// parallel data.
+std::vector<std::string> split_files(const DataConfig& data, const std::string& path);
+
+struct TaskConfig;
+// Names of the metrics a task reports, "loss" first; and the one that picks the best checkpoint
+// unless train.select_metric names another.
+std::vector<std::string> task_metric_names(const TaskConfig& task);
+std::string default_select_metric(const TaskConfig& task);
+// Whether a larger value of the metric is better.
+bool higher_is_better(const std::string& metric);
 
 // A sweep grid: dotted experiment keys, each with the values (as YAML text) it takes.
 using Grid = std::vector<std::pair<std::string, std::vector<std::string>>>;
@@ -276,6 +395,7 @@ struct Experiment {
   TrainConfig train;
   GenerateConfig generate;
   SweepConfig sweep;   // used by qkv sweep only
+  std::string init_from;  // a run whose newest checkpoint initialises the shared parts (fine-tuning)
   std::string output;  // run directory; default runs/NAME
 
   template <class V>
@@ -289,6 +409,7 @@ struct Experiment {
     v.section("train", train, Spec().need());
     v.section("generate", generate, Spec());
     v.section("sweep", sweep, Spec());
+    v.path("init_from", init_from, Spec().doc("run directory whose newest checkpoint initialises the model"));
     v.path("output", output, Spec().doc("run directory, default runs/NAME"));
   }
 

@@ -35,6 +35,10 @@ LoadedExperiment load_experiment(const std::string& path, const std::vector<std:
 LoadedExperiment parse_experiment(const std::string& text, const std::string& name,
                                   const std::vector<std::string>& overrides, const ValidateOptions& options = {});
 
+// Fills what other keys determine: a format's own label names when task.labels is not given, and
+// model.num_classes from the task (InputError when it was given and disagrees).
+void resolve(Experiment& experiment, const ConfigSources& sources);
+
 // Cross-field rules; throws InputError naming the offending key's location.
 void validate(const Experiment& experiment, const ConfigSources& sources, const ValidateOptions& options);
 

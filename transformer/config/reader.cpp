@@ -243,6 +243,17 @@ class Reader {
     }
   }
 
+  void read(const YAML::Node& node, std::vector<std::string>& value, const Spec&, const std::string& dotted) {
+    if (!node.IsSequence()) fail(where(dotted, node), dotted, fmt::format("expected a list of strings, found {}", describe(node)));
+    value.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) {
+        fail(where(dotted, node[i]), fmt::format("{}[{}]", dotted, i), fmt::format("expected a string, found {}", describe(node[i])));
+      }
+      value.push_back(node[i].Scalar());
+    }
+  }
+
   void read(const YAML::Node& node, Grid& value, const Spec&, const std::string& dotted) {
     if (!node.IsMap()) fail(where(dotted, node), dotted, fmt::format("expected a mapping of dotted.key: [values], found {}", describe(node)));
     value.clear();
@@ -333,6 +344,7 @@ LoadedExperiment parse_experiment(const std::string& text, const std::string& na
   reader.check_keys(experiment);
   experiment.visit(reader);
   if (experiment.output.empty()) experiment.output = "runs/" + experiment.name;
+  resolve(experiment, loaded.sources);
   validate(experiment, loaded.sources, options);
   return loaded;
 }

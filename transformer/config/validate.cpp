@@ -1,7 +1,10 @@
 // Cross-field rules of an experiment, and writing the resolved experiment back as YAML.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -53,7 +56,109 @@ std::vector<std::string> section_keys(const S& section) {
   return collector.keys;
 }
 
+// Formats, columns and labels of the data section against the task.
+void validate_data(const Experiment& e, const Rules& rules) {
+  const DataConfig& d = e.data;
+  const TaskConfig& task = e.task;
+  const char* task_name = choice_name(task_choices(), task.kind);
+  const char* format_name = choice_name(data_format_choices(), d.format);
+  const bool table = d.format == DataFormat::kTsv || d.format == DataFormat::kCsv;
+  const bool generic = table || d.format == DataFormat::kJsonl;
+  const bool glue_single = d.format == DataFormat::kGlueCola || d.format == DataFormat::kGlueSst2;
+  const bool glue_pair = is_glue(d.format) && !glue_single;
+  for (const char* key : {"columns", "header", "source", "target"}) {
+    const std::string dotted = std::string("data.") + key;
+    rules.require(!rules.given(dotted) || data_option_applies(d.format, key), dotted,
+                  fmt::format("applies to format {} only, but the format is {}", data_option_owners(key), format_name));
+  }
+  if (is_synthetic(task.kind)) return;
+
+  switch (task.kind) {
+    case TaskKind::kCausalLm:
+      rules.require(d.format == DataFormat::kText, "data.format",
+                    fmt::format("causal_lm reads plain text (format text), found {}", format_name));
+      break;
+    case TaskKind::kMaskedLm:
+      rules.require(d.format != DataFormat::kParallel, "data.format", "masked_lm reads text or sentence pairs, not parallel files");
+      break;
+    case TaskKind::kClassify:
+      rules.require(glue_single || generic, "data.format",
+                    fmt::format("classify reads single sentences (glue/cola, glue/sst2, tsv, csv, jsonl), found {}", format_name));
+      break;
+    case TaskKind::kPair:
+      rules.require(glue_pair || d.format == DataFormat::kSnli || generic, "data.format",
+                    fmt::format("pair reads sentence pairs (glue/mrpc, qqp, stsb, mnli, qnli, rte, wnli, snli, tsv, csv, "
+                                "jsonl), found {}", format_name));
+      break;
+    case TaskKind::kChoice:
+      rules.require(generic, "data.format", fmt::format("choice reads tsv, csv or jsonl with columns, found {}", format_name));
+      break;
+    case TaskKind::kTranslate:
+      rules.require(d.format == DataFormat::kParallel || generic, "data.format",
+                    fmt::format("translate reads parallel files or tsv, csv, jsonl with columns text (source) and text_b "
+                                "(target), found {}", format_name));
+      break;
+    default:
+      break;
+  }
+  if (d.format == DataFormat::kParallel) {
+    rules.require(!d.source.empty(), "data.source", "required by format parallel (the source files' suffix, e.g. es)");
+    rules.require(!d.target.empty(), "data.target", "required by format parallel (the target files' suffix, e.g. en)");
+    rules.require(d.source != d.target, "data.target", fmt::format("equals data.source '{}'", d.source));
+  }
+  if (generic) {
+    const ColumnsConfig& c = d.columns;
+    rules.require(!c.text.empty(), "data.columns.text", fmt::format("required by format {}", format_name));
+    const bool needs_b = task.kind == TaskKind::kPair || task.kind == TaskKind::kTranslate;
+    rules.require(!needs_b || !c.text_b.empty(), "data.columns.text_b", fmt::format("required by task {}", task_name));
+    rules.require(!is_labelled(task.kind) || !c.label.empty(), "data.columns.label", fmt::format("required by task {}", task_name));
+    if (task.kind == TaskKind::kChoice) {
+      const bool list = d.format == DataFormat::kJsonl ? c.choices.size() == 1 : c.choices.size() >= 2;
+      rules.require(list, "data.columns.choices",
+                    d.format == DataFormat::kJsonl ? "expected one field holding the list of candidates"
+                                                   : "expected the columns of at least two candidates");
+    } else {
+      rules.require(c.choices.empty(), "data.columns.choices", fmt::format("applies to task choice, not {}", task_name));
+    }
+    if (table && !d.header) {
+      for (const auto& [key, name] : {std::pair<const char*, std::string>{"text", c.text}, {"text_b", c.text_b}, {"label", c.label}}) {
+        const bool number = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+        rules.require(name.empty() || number, std::string("data.columns.") + key,
+                      fmt::format("without a header, columns are 0-based numbers; found '{}'", name));
+      }
+    }
+  }
+  if (is_labelled(task.kind) && task.kind != TaskKind::kChoice) {
+    if (task.regression) {
+      rules.require(task.labels.empty(), "task.labels", "a regression task predicts a score and has no labels");
+      rules.require(d.format != DataFormat::kSnli && (!is_glue(d.format) || d.format == DataFormat::kGlueStsb), "task.regression",
+                    fmt::format("{} holds labels, not scores", format_name));
+    } else {
+      rules.require(d.format != DataFormat::kGlueStsb, "task.regression",
+                    "glue/stsb holds similarity scores: set task.regression: true");
+      rules.require(task.labels.size() >= 2, "task.labels",
+                    fmt::format("expected at least two label names, found {}", task.labels.size()));
+      std::set<std::string> unique(task.labels.begin(), task.labels.end());
+      rules.require(unique.size() == task.labels.size(), "task.labels", "label names repeat");
+    }
+  }
+}
+
 }  // namespace
+
+void resolve(Experiment& e, const ConfigSources& sources) {
+  Rules rules(sources);
+  TaskConfig& task = e.task;
+  if (!is_labelled(task.kind)) return;
+  if (task.labels.empty() && !task.regression && task.kind != TaskKind::kChoice) task.labels = default_labels(e.data.format);
+  const int64_t classes = task.kind == TaskKind::kChoice || task.regression ? 1 : int64_t(task.labels.size());
+  if (rules.given("model.num_classes") && classes > 0) {
+    rules.require(e.model.num_classes == classes, "model.num_classes",
+                  fmt::format("task {} needs {} output{}, found {} (leave it out: it follows the task)",
+                              choice_name(task_choices(), task.kind), classes, classes == 1 ? "" : "s", e.model.num_classes));
+  }
+  e.model.num_classes = classes;
+}
 
 void validate(const Experiment& e, const ConfigSources& sources, const ValidateOptions& options) {
   Rules rules(sources);
@@ -88,10 +193,30 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
                               e.train.seq_len));
   }
 
-  if (e.task.kind == TaskKind::kCausalLm) {
-    rules.require(m.family == Family::kGpt, "task.kind",
-                  fmt::format("causal_lm trains a decoder-only model; model.family is {}, expected gpt",
-                              choice_name(family_choices(), m.family)));
+  // Which families each task trains.
+  const char* task_name = choice_name(task_choices(), e.task.kind);
+  const char* family_name = choice_name(family_choices(), m.family);
+  switch (e.task.kind) {
+    case TaskKind::kCausalLm:
+      rules.require(m.family == Family::kGpt, "task.kind",
+                    fmt::format("causal_lm trains a decoder-only model; model.family is {}, expected gpt", family_name));
+      break;
+    case TaskKind::kMaskedLm:
+      rules.require(m.family == Family::kBert, "task.kind",
+                    fmt::format("masked_lm trains an encoder-only model; model.family is {}, expected bert", family_name));
+      break;
+    case TaskKind::kClassify:
+    case TaskKind::kPair:
+    case TaskKind::kChoice:
+      rules.require(m.family != Family::kSeq2Seq, "task.kind",
+                    fmt::format("{} fine-tunes a gpt or bert model; model.family is seq2seq", task_name));
+      break;
+    case TaskKind::kTranslate:
+      rules.require(m.family == Family::kSeq2Seq, "task.kind",
+                    fmt::format("translate trains an encoder-decoder model; model.family is {}, expected seq2seq", family_name));
+      break;
+    default:
+      break;
   }
 
   const TaskConfig& task = e.task;
@@ -112,22 +237,59 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
                                 task.max_length, positions));
     }
   } else {
-    rules.require(!e.data.train.empty(), "data.train", fmt::format("required by task {}", choice_name(task_choices(), task.kind)));
-    rules.require(!e.tokenizer.model.empty(), "tokenizer.model",
-                  fmt::format("required by task {}", choice_name(task_choices(), task.kind)));
+    rules.require(!e.data.train.empty(), "data.train", fmt::format("required by task {}", task_name));
+    rules.require(!e.tokenizer.model.empty() || !e.init_from.empty(), "tokenizer.model",
+                  fmt::format("required by task {} (or init_from, whose tokenizer is then used)", task_name));
   }
+  validate_data(e, rules);
+  if (is_labelled(task.kind)) {
+    if (!task.positive.empty()) {
+      rules.require(std::find(task.labels.begin(), task.labels.end(), task.positive) != task.labels.end(), "task.positive",
+                    fmt::format("'{}' is not one of task.labels [{}]", task.positive, fmt::join(task.labels, ", ")));
+    }
+    rules.require(task.lm_weight == 0.0 || m.family == Family::kGpt, "task.lm_weight",
+                  fmt::format("the auxiliary language-model loss needs a gpt model, found {}", family_name));
+  }
+  if (task.kind == TaskKind::kMaskedLm) {
+    rules.require(task.mask_replace + task.mask_random <= 1.0 + 1e-9, "task.mask_random",
+                  fmt::format("mask_replace {} + mask_random {} exceed 1", task.mask_replace, task.mask_random));
+  }
+  if (task.kind == TaskKind::kTranslate && !e.tokenizer.target_model.empty()) {
+    rules.require(e.tokenizer.target_model != e.tokenizer.model, "tokenizer.target_model",
+                  "names the same file as tokenizer.model; leave it out for one joint model");
+  }
+  rules.require(task.kind == TaskKind::kTranslate || e.tokenizer.target_model.empty(), "tokenizer.target_model",
+                fmt::format("applies to task translate only, but the task is {}", task_name));
 
   const TrainConfig& t = e.train;
   rules.require(t.warmup <= t.steps, "train.warmup", fmt::format("warmup {} exceeds steps {}", t.warmup, t.steps));
   rules.require(t.batch_size % t.accumulate == 0, "train.accumulate",
                 fmt::format("batch_size {} is not divisible into {} micro-batches", t.batch_size, t.accumulate));
+  for (const auto& [key, set] : {std::pair<const char*, bool>{"train.freeze_body", t.freeze_body}, {"train.head_lr", t.head_lr > 0}}) {
+    rules.require(!set || !e.init_from.empty(), key, "applies when fine-tuning: set init_from to the pretrained run");
+  }
+  for (const auto& [key, set] : {std::pair<const char*, bool>{"train.batch_tokens", t.batch_tokens > 0}, {"train.average_last", t.average_last > 0}}) {
+    rules.require(!set || task.kind == TaskKind::kTranslate, key,
+                  fmt::format("applies to task translate only, but the task is {}", task_name));
+  }
+  if (!t.select_metric.empty()) {
+    const auto names = task_metric_names(task);
+    rules.require(std::find(names.begin(), names.end(), t.select_metric) != names.end(), "train.select_metric",
+                  fmt::format("task {} reports {}; found '{}'", task_name, fmt::join(names, ", "), t.select_metric));
+  }
 
   if (options.require_data) {
     for (const auto& [key, path] : {std::pair<const char*, std::string>{"data.train", e.data.train},
                                     {"data.valid", e.data.valid}, {"data.test", e.data.test}}) {
       if (path.empty()) continue;
-      rules.require(std::filesystem::is_regular_file(path), key,
-                    fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", path));
+      for (const auto& file : split_files(e.data, path)) {
+        rules.require(std::filesystem::is_regular_file(file), key,
+                      fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
+      }
+    }
+    if (!e.init_from.empty()) {
+      rules.require(std::filesystem::is_directory(e.init_from), "init_from",
+                    fmt::format("no such run directory: {} (train the pretrained experiment first)", e.init_from));
     }
   }
 }
@@ -138,8 +300,10 @@ struct Writer {
   YAML::Emitter& out;
   const PositionConfig* position = nullptr;  // inside model.position: write only the scheme's options
   const TaskConfig* task = nullptr;          // inside task: write only the kind's options
+  const DataConfig* data = nullptr;          // inside data: write only the format's options
   bool skip(const char* k) const {
-    return (position && !position_option_applies(position->scheme, k)) || (task && !task_option_applies(task->kind, k));
+    return (position && !position_option_applies(position->scheme, k)) || (task && !task_option_applies(task->kind, k)) ||
+           (data && !data_option_applies(data->format, k));
   }
   void key(const char* k) { out << YAML::Key << k << YAML::Value; }
   void field(const char* k, int64_t& v, const Spec&) {
@@ -160,6 +324,13 @@ struct Writer {
     key(k);
     out << YAML::Flow << v;
   }
+  void field(const char* k, std::vector<std::string>& v, const Spec&) {
+    if (skip(k)) return;
+    key(k);
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : v) out << YAML::DoubleQuoted << item;
+    out << YAML::EndSeq;
+  }
   void field(const char* k, Grid& grid, const Spec&) {
     key(k);
     out << YAML::BeginMap;
@@ -172,13 +343,16 @@ struct Writer {
   }
   template <class S>
   void section(const char* k, S& sub, const Spec&) {
+    if (skip(k)) return;
     key(k);
     out << YAML::BeginMap;
+    const auto outer = std::make_tuple(position, task, data);  // the section's own keys are judged by it alone
+    position = nullptr, task = nullptr, data = nullptr;
     if constexpr (std::is_same_v<S, PositionConfig>) position = &sub;
     if constexpr (std::is_same_v<S, TaskConfig>) task = &sub;
+    if constexpr (std::is_same_v<S, DataConfig>) data = &sub;
     sub.visit(*this);
-    position = nullptr;
-    task = nullptr;
+    std::tie(position, task, data) = outer;
     out << YAML::EndMap;
   }
 };

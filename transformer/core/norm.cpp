@@ -12,7 +12,9 @@ NormImpl::NormImpl(const NormOptions& options) : options_(options) {
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
   if (options_.kind == NormKind::kLayerNorm) {
-    return torch::layer_norm(x, {options_.dim}, weight_, bias_, options_.eps);
+    // A bf16 input (a head after an autocast matmul) is normalised in the weights' float32.
+    const auto input = x.scalar_type() == weight_.scalar_type() ? x : x.to(weight_.scalar_type());
+    return torch::layer_norm(input, {options_.dim}, weight_, bias_, options_.eps);
   }
   // x / sqrt(mean(x^2) + eps) * g, computed in float32 for bf16 inputs.
   auto xf = x.to(torch::kFloat32);

@@ -6,16 +6,17 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "transformer/data/epoch_order.h"
 #include "transformer/text/tokenizer.h"
 
 namespace qkv {
 
-// The whole file as token ids (int64, 1-D). InputError naming file:line for unreadable input.
-torch::Tensor read_token_stream(const std::string& path, const Tokenizer& tokenizer);
+// The whole file as token ids (int64, 1-D), eos after each line. Bad lines follow data.on_error
+// (InputError naming file:line in strict mode).
+torch::Tensor read_token_stream(const std::string& path, const Tokenizer& tokenizer, const DataConfig& data = {});
 
 // Non-overlapping blocks of block_len = T+1 tokens at stride T. Training order is a fresh
 // permutation per epoch drawn from (seed, epoch), so batch number i is the same whenever it is
@@ -31,14 +32,9 @@ class BlockSampler {
   torch::Tensor blocks(int64_t first, int64_t count);
 
  private:
-  int64_t block_at(int64_t sample);  // block index of the sample-th draw
-
   torch::Tensor tokens_;
   int64_t seq_len_ = 0, num_blocks_ = 0;
-  uint64_t seed_ = 0;
-  bool shuffle_ = false;
-  int64_t epoch_ = -1;
-  std::vector<int64_t> order_;
+  EpochOrder order_;
 };
 
 }  // namespace qkv

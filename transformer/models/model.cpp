@@ -157,17 +157,20 @@ torch::Tensor TransformerModelImpl::token_logits(const torch::Tensor& hidden) {
   return logits;
 }
 
-torch::Tensor TransformerModelImpl::class_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
+torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {
+  if (config_.family == Family::kBert) return hidden.select(1, 0);  // (B, C)
+  auto last = keep.defined() ? keep.to(torch::kLong).sum(1) - 1
+                             : torch::full({hidden.size(0)}, hidden.size(1) - 1, torch::dtype(torch::kLong).device(hidden.device()));
+  return hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);  // (B, C)
+}
+
+torch::Tensor TransformerModelImpl::classify(const torch::Tensor& pooled) {
   TORCH_CHECK(classifier_, "model.num_classes is 0: this model has no classification head");
-  torch::Tensor pooled;  // (B, C)
-  if (config_.family == Family::kBert) {
-    pooled = hidden.select(1, 0);
-  } else {
-    auto last = keep.defined() ? keep.to(torch::kLong).sum(1) - 1
-                               : torch::full({hidden.size(0)}, hidden.size(1) - 1, torch::dtype(torch::kLong).device(hidden.device()));
-    pooled = hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);
-  }
   return classifier_->forward(pooled);  // (B, N)
+}
+
+torch::Tensor TransformerModelImpl::class_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
+  return classify(pool(hidden, keep));
 }
 
 int64_t TransformerModelImpl::max_positions() const {

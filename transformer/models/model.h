@@ -42,7 +42,12 @@ class TransformerModelImpl : public torch::nn::Module {
 
   // Token logits (B, T, V) from hidden states: tied or separate LM head, or the MLM head for bert.
   torch::Tensor token_logits(const torch::Tensor& hidden);
-  // Class logits (B, N): the first token for encoders, the last real token for decoders.
+  // The sequence's representation for heads (B, C): the first token for encoders, the last real
+  // token for decoders (GPT-1's extract token).
+  torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& keep);
+  // Class logits (B, N) of pooled representations (B, C).
+  torch::Tensor classify(const torch::Tensor& pooled);
+  // classify(pool(hidden, keep)).
   torch::Tensor class_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
 
   const ModelConfig& config() const { return config_; }

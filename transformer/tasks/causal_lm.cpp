@@ -13,12 +13,12 @@ CausalLmTask::CausalLmTask(const Experiment& experiment)
     : seq_len_(experiment.train.seq_len), seed_(uint64_t(experiment.seed)) {}
 
 void CausalLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool need_train) {
-  if (need_train) train_ = BlockSampler(read_token_stream(e.data.train, tokenizer), seq_len_, seed_, true);
+  if (need_train) train_ = BlockSampler(read_token_stream(e.data.train, tokenizer, e.data), seq_len_, seed_, true);
   if (need_train && train_.num_blocks() == 0) {
     throw InputError(fmt::format("{}: too short for one block of train.seq_len + 1 = {} tokens", e.data.train, seq_len_ + 1));
   }
   auto read_split = [&](const std::string& path) {
-    auto tokens = read_token_stream(path, tokenizer);
+    auto tokens = read_token_stream(path, tokenizer, e.data);
     // Checked now, not when the first evaluation comes round after hours of training.
     if (tokens.numel() < seq_len_ + 1) {
       throw InputError(fmt::format("{}: {} tokens, too short for one block of train.seq_len + 1 = {}", path,

@@ -1,7 +1,12 @@
 // Task factory and helpers.
 #include "transformer/tasks/task.h"
 
+#include <fmt/format.h>
+
+#include "transformer/errors.h"
 #include "transformer/tasks/causal_lm.h"
+#include "transformer/tasks/classify.h"
+#include "transformer/tasks/masked_lm.h"
 #include "transformer/tasks/synthetic.h"
 
 namespace qkv {
@@ -24,6 +29,12 @@ double metric(const Metrics& metrics, const std::string& name) {
 std::unique_ptr<Task> make_task(const Experiment& experiment) {
   switch (experiment.task.kind) {
     case TaskKind::kCausalLm: return std::make_unique<CausalLmTask>(experiment);
+    case TaskKind::kMaskedLm: return std::make_unique<MaskedLmTask>(experiment);
+    case TaskKind::kClassify:
+    case TaskKind::kPair:
+    case TaskKind::kChoice: return std::make_unique<ClassifyTask>(experiment);
+    case TaskKind::kTranslate:
+      throw InputError(fmt::format("{}: task.kind: translate is not built yet", experiment.source_file));
     case TaskKind::kCopy:
     case TaskKind::kReverse:
     case TaskKind::kAddition: return std::make_unique<SyntheticTask>(experiment);

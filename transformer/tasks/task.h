@@ -26,9 +26,15 @@ double metric(const Metrics& metrics, const std::string& name);
 constexpr int64_t kIgnore = -100;
 
 struct TaskBatch {
-  torch::Tensor tokens;   // (B, T) model inputs (the decoder's for seq2seq)
-  torch::Tensor targets;  // (B, T) token to predict at each position, or kIgnore
-  torch::Tensor source;   // (B, S) encoder inputs, seq2seq only
+  torch::Tensor tokens;    // (R, T) model inputs (the decoder's for seq2seq); R rows = B examples x group
+  torch::Tensor targets;   // (R, T) token to predict at each position, or kIgnore
+  torch::Tensor keep;      // (R, T) bool, true on real tokens; undefined: no padding
+  torch::Tensor segments;  // (R, T) segment ids of sentence pairs (bert); undefined: none
+  torch::Tensor source;    // (B, S) encoder inputs, seq2seq only
+  torch::Tensor source_keep;  // (B, S) bool; undefined: no padding
+  torch::Tensor labels;    // (B) class index, right candidate (int64) or score (float32)
+  torch::Tensor choice_keep;  // (B, group) bool: which candidates exist (choice)
+  int64_t group = 1;       // rows per example: candidates (choice), both orders (gpt similarity)
   int64_t tokens_count = 0;  // positions the model processes
 };
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -81,8 +82,8 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), true);
 }
 
-CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep)
-    : run_dir_(std::move(run_dir)), dir_((fs::path(run_dir_) / "checkpoints").string()), keep_(keep) {}
+CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep, std::string subdir, std::string pointer)
+    : run_dir_(std::move(run_dir)), dir_((fs::path(run_dir_) / subdir).string()), pointer_(std::move(pointer)), keep_(keep) {}
 
 void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
                            const nlohmann::json& trainer_state, const std::string& tokenizer_checksum) {
@@ -128,7 +129,9 @@ void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::
   if (ec) io_failure("cannot rename into place", final_dir.string(), ec.value());
   fsync_path(dir_, true);
   write_file_atomic((final_dir / "MANIFEST.json").string(), manifest.dump(2) + "\n");
-  write_file_atomic((fs::path(run_dir_) / "latest").string(), fs::relative(final_dir, run_dir_).string() + "\n");
+  if (!pointer_.empty()) {
+    write_file_atomic((fs::path(run_dir_) / pointer_).string(), fs::relative(final_dir, run_dir_).string() + "\n");
+  }
 
   // Keep the newest `keep` complete checkpoints.
   std::vector<fs::path> complete;
@@ -217,6 +220,46 @@ nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model,
   }
   if (optimizer) torch::load(*optimizer, (fs::path(path) / "optimizer.pt").string());
   return nlohmann::json::parse(read_file((fs::path(path) / "trainer.json").string()));
+}
+
+InitReport init_from_checkpoint(const std::string& path, TransformerModel& model, const std::string& tokenizer_checksum,
+                                bool load_values) {
+  if (auto problem = verify_checkpoint(path)) throw InputError(fmt::format("{}: invalid checkpoint: {}", path, *problem));
+  const auto manifest = nlohmann::json::parse(read_file((fs::path(path) / "MANIFEST.json").string()));
+  if (!tokenizer_checksum.empty() && manifest.at("tokenizer").get<std::string>() != tokenizer_checksum) {
+    throw InputError(fmt::format("{}: was trained with another tokenizer ({}, the experiment's is {}); a fine-tuned run "
+                                 "uses its pretrained run's tokenizer: leave tokenizer.model out",
+                                 path, manifest.at("tokenizer").get<std::string>(), tokenizer_checksum));
+  }
+  InitReport report;
+  report.checkpoint = path;
+  report.step = manifest.at("step").get<int64_t>();
+  auto tensors = model_tensors(model);
+  std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
+  std::vector<torch::Tensor> values;
+  if (load_values) torch::load(values, (fs::path(path) / "model.pt").string());
+  std::set<std::string> provided;
+  torch::NoGradGuard no_grad;
+  const auto& saved = manifest.at("tensors");
+  for (size_t i = 0; i < saved.size(); ++i) {
+    const std::string name = saved[i].at("name");
+    const auto shape = saved[i].at("shape").get<std::vector<int64_t>>();
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      report.skipped.push_back(fmt::format("{} (not in this model)", name));
+    } else if (it->second.sizes().vec() != shape) {
+      report.skipped.push_back(fmt::format("{} (shape {} in the checkpoint, {} in this model)", name, fmt::join(shape, "x"),
+                                           fmt::join(it->second.sizes().vec(), "x")));
+    } else {
+      if (load_values) it->second.copy_(values.at(i));
+      report.loaded.push_back(name);
+      provided.insert(name);
+    }
+  }
+  for (const auto& [name, tensor] : tensors)
+    if (!provided.count(name)) report.initialised.push_back(name);
+  if (report.loaded.empty()) throw InputError(fmt::format("{}: no tensor of the checkpoint fits this model", path));
+  return report;
 }
 
 }  // namespace qkv

@@ -18,7 +18,9 @@ namespace qkv {
 
 class CheckpointStore {
  public:
-  CheckpointStore(std::string run_dir, int64_t keep);
+  // Checkpoints under run_dir/subdir/step-N; `pointer` (a file in run_dir) names the newest, when
+  // not empty. The best checkpoint of a run lives in its own store: subdir "best", no pointer.
+  CheckpointStore(std::string run_dir, int64_t keep, std::string subdir = "checkpoints", std::string pointer = "latest");
 
   // Writes step-N and points `latest` at it; removes the oldest beyond `keep`.
   void save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
@@ -31,7 +33,7 @@ class CheckpointStore {
   const std::string& dir() const { return dir_; }
 
  private:
-  std::string run_dir_, dir_;
+  std::string run_dir_, dir_, pointer_;
   int64_t keep_;
 };
 
@@ -43,6 +45,19 @@ std::optional<std::string> verify_checkpoint(const std::string& path);
 // Returns the trainer state saved with it.
 nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
                                const std::string& tokenizer_checksum);
+
+// What initialising a model from another run's checkpoint did (fine-tuning): tensors taken from
+// it, tensors of the checkpoint left out (not in the model, or shaped differently, with the reason)
+// and tensors of the model it did not provide, which keep their fresh initial values.
+struct InitReport {
+  std::string checkpoint;
+  int64_t step = 0;
+  std::vector<std::string> loaded, skipped, initialised;
+};
+// Loads every tensor of a verified checkpoint whose name and shape match the model's (only
+// compares when load_values is false). InputError when the tokenizer differs or nothing matches.
+InitReport init_from_checkpoint(const std::string& path, TransformerModel& model, const std::string& tokenizer_checksum,
+                                bool load_values);
 
 // Writes `contents` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
 void write_file_atomic(const std::string& path, const std::string& contents);

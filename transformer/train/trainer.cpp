@@ -12,6 +12,7 @@
 
 #include "transformer/errors.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/train/faults.h"
 #include "transformer/train/metrics_log.h"
 #include "transformer/train/optimizer.h"
 #include "transformer/train/precision.h"
@@ -74,12 +75,26 @@ void restore_rng_state(const std::string& hex) {
   generator.set_state(state);
 }
 
-// loss, and ppl or exact match when the task reports them.
+// loss, then the task's headline metrics when it reports them.
 std::string summarize(const Metrics& metrics) {
   std::string text = fmt::format("loss {:.4f}", metric(metrics, "loss"));
   if (const double ppl = metric(metrics, "ppl"); !std::isnan(ppl)) text += fmt::format("  ppl {:.2f}", ppl);
-  if (const double exact = metric(metrics, "exact"); !std::isnan(exact)) text += fmt::format("  exact {:.3f}", exact);
+  for (const char* name : {"exact", "accuracy", "f1", "mcc", "pearson", "spearman", "bleu", "chrf"})
+    if (const double value = metric(metrics, name); !std::isnan(value)) text += fmt::format("  {} {:.4f}", name, value);
   return text;
+}
+
+double gradient_norm(const std::vector<torch::Tensor>& params) {
+  double sum = 0;
+  for (const auto& p : params)
+    if (p.grad().defined()) sum += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
+std::string first_non_finite_gradient(TransformerModel& model) {
+  for (const auto& p : model->named_parameters())
+    if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) return p.key();
+  return "(a parameter)";
 }
 
 Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const TrainConfig& t) {
@@ -93,11 +108,11 @@ Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const T
 
 }  // namespace
 
-double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
-                  const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                  int64_t* tokens) {
+StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
+                       const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
+                       int64_t* tokens) {
   optimizer.zero_grad();
-  double step_loss = 0;
+  StepOutcome outcome;
   for (int64_t a = 0; a < t.accumulate; ++a) {
     TaskBatch batch = task.train_batch(first_batch + a, micro_batch_size);
     torch::Tensor loss;
@@ -105,13 +120,26 @@ double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& 
       AutocastScope autocast(t.precision);
       loss = task.loss(model, batch) / double(t.accumulate);
     }
+    loss = inject_fault("loss", first_batch / t.accumulate, loss);
     loss.backward();  // outside autocast, as the autocast documentation recommends
-    step_loss += loss.item<double>();
+    outcome.loss += loss.item<double>();
     if (tokens) *tokens += batch.tokens_count;
   }
-  if (t.clip > 0) torch::nn::utils::clip_grad_norm_(params, t.clip);
+  if (!std::isfinite(outcome.loss)) {
+    outcome.problem = fmt::format("loss is {}", outcome.loss);
+  } else {
+    inject_gradient_fault(params, first_batch / t.accumulate);
+    // The gradient norm, clipped when train.clip is set; a NaN or Inf anywhere makes it non-finite.
+    const double norm = t.clip > 0 ? torch::nn::utils::clip_grad_norm_(params, t.clip) : gradient_norm(params);
+    if (!std::isfinite(norm)) outcome.problem = fmt::format("gradient of {} is not finite", first_non_finite_gradient(model));
+  }
+  if (!outcome.problem.empty()) {
+    optimizer.zero_grad();
+    outcome.applied = false;
+    return outcome;
+  }
   optimizer.step();
-  return step_loss;
+  return outcome;
 }
 
 void check_run_directory(const Experiment& e, bool resume) {
@@ -144,15 +172,25 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   const TrainConfig& t = e.train;
   const auto wall_start = Clock::now();
   CheckpointStore store(e.output, t.keep_checkpoints);
-  auto optimizer = make_optimizer(model, t);
+  size_t first_head_group = 0;
+  auto optimizer = make_optimizer(model, t, options.head, &first_head_group);
   const std::string metrics_path = (fs::path(e.output) / "metrics.jsonl").string();
   Progress progress(t.steps, options.quiet);
+
+  // The best checkpoint by train.select_metric, kept for the labelled tasks or when asked for;
+  // train.patience evaluations without improvement stop the run.
+  const bool track_best = is_labelled(e.task.kind) || !t.select_metric.empty() || t.patience > 0;
+  const std::string select = t.select_metric.empty() ? default_select_metric(e.task) : t.select_metric;
+  CheckpointStore best_store(e.output, 1, "best", "");
 
   int64_t step = 0, data_position = 0;
   // The loss logged every log_every steps averages over the interval; a checkpoint carries the
   // part of the interval already run, so a resumed run logs what an uninterrupted one would.
   double interval_loss = 0;
   int64_t interval_steps = 0;
+  double best_value = std::nan("");
+  int64_t best_step = -1, stale_evals = 0, nan_in_row = 0, nan_skipped = 0;
+  bool stopped_early = false;
   if (options.resume) {
     std::vector<std::string> skipped;
     auto newest = store.newest_valid(&skipped);
@@ -164,6 +202,12 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       restore_rng_state(state.at("rng").get<std::string>());
       interval_loss = state.value("interval_loss", 0.0);
       interval_steps = state.value("interval_steps", int64_t(0));
+      if (state.contains("best_value") && state["best_value"].is_number()) best_value = state["best_value"].get<double>();
+      best_step = state.value("best_step", int64_t(-1));
+      stale_evals = state.value("stale_evals", int64_t(0));
+      nan_in_row = state.value("nan_in_row", int64_t(0));
+      nan_skipped = state.value("nan_skipped", int64_t(0));
+      stopped_early = state.value("stopped_early", false);
       progress.message(fmt::format("resuming from {} (step {})", *newest, step));
     }
   }
@@ -172,7 +216,10 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
 
   auto save = [&](int64_t at_step) {
     nlohmann::json state{{"step", at_step},           {"data_position", data_position},   {"seed", e.seed},
-                         {"rng", rng_state_hex()},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps}};
+                         {"rng", rng_state_hex()},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
+                         {"best_step", best_step},    {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
+                         {"nan_skipped", nan_skipped}, {"stopped_early", stopped_early}};
+    if (std::isfinite(best_value)) state["best_value"] = best_value;
     store.save(at_step, model, optimizer.get(), state, tokenizer.checksum());
   };
 
@@ -181,12 +228,14 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   TrainResult result;
   double train_seconds = 0, interval_seconds = 0;
   int64_t interval_tokens = 0, trained_tokens = 0, timed_steps = 0;  // timed: run by this process
-  auto params = model->parameters();
+  std::vector<torch::Tensor> params;  // the trained ones: a frozen body is left out
+  for (const auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
   model->train();
   StopSignals signals;
   int64_t saved_step = step;  // the step of the checkpoint on disk, if any
 
-  while (step < last) {
+  while (step < last && !stopped_early) {
     if (signals.received()) {
       // Stopped between steps: save where we are, unless that step is saved already.
       if (saved_step != step) save(step);
@@ -198,9 +247,10 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     }
     const auto step_start = Clock::now();
     const double lr = learning_rate(t, step);
-    set_learning_rate(*optimizer, lr);
+    const double head_lr = t.head_lr > 0 ? t.head_lr * (t.lr > 0 ? lr / t.lr : 0.0) : lr;
+    set_learning_rate(*optimizer, lr, head_lr, first_head_group);
     int64_t step_tokens = 0;
-    const double step_loss = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens);
+    const StepOutcome outcome = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens);
     data_position += t.accumulate;
     interval_tokens += step_tokens;
     trained_tokens += step_tokens;
@@ -208,33 +258,74 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     const double took = seconds_since(step_start);
     train_seconds += took;
     interval_seconds += took;
-    interval_loss += step_loss;
-    ++interval_steps;
     ++timed_steps;
+    if (outcome.applied) {
+      interval_loss += outcome.loss;
+      ++interval_steps;
+      nan_in_row = 0;
+    } else {
+      ++nan_in_row;
+      ++nan_skipped;
+      log.write(step, "train", {}, {{"skipped", outcome.problem}});
+      const bool halt = t.nan_policy == NanPolicy::kHalt || nan_in_row >= t.max_nan_skips;
+      if (halt) {
+        progress.finish();
+        throw std::runtime_error(
+            t.nan_policy == NanPolicy::kHalt
+                ? fmt::format("step {}: {}; stopped (train.nan_policy: halt), the weights of step {} are untouched", step, outcome.problem, step - 1)
+                : fmt::format("step {}: {}; {} steps in a row were not finite (train.max_nan_skips), stopped", step, outcome.problem, nan_in_row));
+      }
+      progress.message(fmt::format("step {}: {}; update skipped ({} in a row)", step, outcome.problem, nan_in_row));
+    }
 
     if (step % t.log_every == 0 || step == t.steps) {
       const double rate = double(interval_tokens) / std::max(interval_seconds, 1e-9);
       const double eta = interval_seconds / double(timed_steps) * double(last - step);
-      const double mean_loss = interval_loss / double(interval_steps);
+      const double mean_loss = interval_steps > 0 ? interval_loss / double(interval_steps) : std::nan("");
       progress.update(step, mean_loss, lr, rate, eta);
       log.write(step, "train", {{"loss", mean_loss}}, {{"lr", lr}, {"tokens_per_s", rate}});
       interval_seconds = interval_loss = 0;
       interval_tokens = interval_steps = timed_steps = 0;
     }
     const bool final_step = step == t.steps;
+    bool improved = false;
     if (task.has_split(Split::kValid) && ((t.eval_every > 0 && step % t.eval_every == 0) || final_step)) {
       auto metrics = evaluate_split(model, task, Split::kValid, t);
       log.write(step, "valid", metrics);
-      progress.message(fmt::format("step {}: valid {}", step, summarize(metrics)));
-      if (final_step) result.valid = metrics;
+      std::string note;
+      if (track_best) {
+        const double value = metric(metrics, select);
+        improved = std::isfinite(value) &&
+                   (!std::isfinite(best_value) || (higher_is_better(select) ? value > best_value : value < best_value));
+        if (improved) {
+          best_value = value, best_step = step, stale_evals = 0;
+          note = fmt::format(" (best {})", select);
+        } else {
+          ++stale_evals;
+          if (t.patience > 0 && stale_evals >= t.patience && !final_step) stopped_early = true;
+        }
+      }
+      progress.message(fmt::format("step {}: valid {}{}", step, summarize(metrics), note));
+      if (final_step || stopped_early) result.valid = metrics;
     }
-    if ((t.save_every > 0 && step % t.save_every == 0) || step == last) {
+    if (improved) {
+      nlohmann::json state{{"step", step}, {"metric", select}, {"value", best_value}};
+      best_store.save(step, model, nullptr, state, tokenizer.checksum());
+    }
+    if (stopped_early) {
+      progress.message(fmt::format("step {}: no better {} in {} evaluations (train.patience): stopping; best {:.4f} at step {}",
+                                   step, select, stale_evals, best_value, best_step));
+      log.write(step, "train", {}, {{"early_stop", true}, {"best_step", best_step}});
+    }
+    if ((t.save_every > 0 && step % t.save_every == 0) || step == last || stopped_early) {
       save(step);
       saved_step = step;
     }
   }
   progress.finish();
   result.step = step;
+  result.early_stopped = stopped_early;
+  if (best_step >= 0) result.best = fmt::format("{} {:.4f} at step {}", select, best_value, best_step);
   result.train_seconds = train_seconds;
   result.tokens_per_s = double(trained_tokens) / std::max(train_seconds, 1e-9);
   result.wall_seconds = seconds_since(wall_start);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct TrainOptions {
   bool resume = false;   // continue from the newest valid checkpoint of the run directory
   int64_t stop_at = -1;  // save and stop after this step (the schedule still spans train.steps)
   bool quiet = false;    // no progress line
+  std::set<std::string> head;  // fine-tuning: parameters init_from did not provide (train.head_lr)
 };
 
 struct TrainResult {
@@ -26,13 +28,22 @@ struct TrainResult {
   double train_seconds = 0;  // this invocation's training time, evaluation excluded
   double wall_seconds = 0;
   int signal = 0;  // SIGINT or SIGTERM that stopped training after saving; 0: ran to the end
+  bool early_stopped = false;  // train.patience evaluations without improvement
+  std::string best;            // "accuracy 0.91 at step 400" when a best checkpoint was kept
+};
+
+struct StepOutcome {
+  double loss = 0;       // mean over the micro-batches
+  bool applied = true;   // false: a non-finite loss or gradient, the update was not made
+  std::string problem;   // what was not finite ("loss is nan", "gradient of decoder.block_0.ff.w1.weight")
 };
 
 // One optimizer step over train.accumulate micro-batches, numbers first_batch.. of the task's
-// training order; returns the mean loss and adds the tokens seen to *tokens.
-double train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& train,
-                  const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                  int64_t* tokens = nullptr);
+// training order; adds the tokens seen to *tokens. A non-finite loss or gradient norm leaves the
+// weights as they were and says which tensor it was.
+StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& train,
+                       const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
+                       int64_t* tokens = nullptr);
 
 // Refuses to start a fresh run over a run directory that holds checkpoints (unless resuming).
 void check_run_directory(const Experiment& experiment, bool resume);

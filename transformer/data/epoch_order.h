@@ -1,0 +1,43 @@
+// The order training visits N items in: a fresh permutation per epoch drawn from (seed, epoch),
+// so the item at position p (counted across epochs) is the same whenever it is asked for and
+// resuming needs only the number of items already consumed.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace qkv {
+
+class EpochOrder {
+ public:
+  EpochOrder() = default;
+  EpochOrder(int64_t items, uint64_t seed, bool shuffle = true) : items_(items), seed_(seed), shuffle_(shuffle) {}
+
+  int64_t items() const { return items_; }
+  int64_t at(int64_t position) {
+    const int64_t epoch = position / items_, index = position % items_;
+    if (!shuffle_) return index;
+    if (epoch != epoch_) {
+      order_.resize(size_t(items_));
+      for (int64_t i = 0; i < items_; ++i) order_[size_t(i)] = i;
+      std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ULL + uint64_t(epoch));
+      for (int64_t i = items_ - 1; i > 0; --i) {  // Fisher-Yates, independent of the library's shuffle
+        const int64_t j = int64_t(rng() % uint64_t(i + 1));
+        std::swap(order_[size_t(i)], order_[size_t(j)]);
+      }
+      epoch_ = epoch;
+    }
+    return order_[size_t(index)];
+  }
+
+ private:
+  int64_t items_ = 0;
+  uint64_t seed_ = 0;
+  bool shuffle_ = true;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+}  // namespace qkv

@@ -1,0 +1,192 @@
+// Masked LM task.
+#include "transformer/tasks/masked_lm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "transformer/data/examples.h"
+#include "transformer/data/lines.h"
+#include "transformer/errors.h"
+
+namespace qkv {
+
+namespace {
+
+double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
+
+uint64_t mix(uint64_t x) {  // splitmix64 finaliser: nearby seeds give unrelated streams
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens, const torch::Tensor& keep,
+                                                    const std::vector<bool>& word_start,
+                                                    const std::vector<bool>& is_special, int64_t mask_id,
+                                                    const MaskingOptions& o, std::mt19937_64& rng) {
+  auto inputs = tokens.clone();
+  auto targets = torch::full_like(tokens, kIgnore);
+  auto in = inputs.accessor<int64_t, 2>();
+  auto out = targets.accessor<int64_t, 2>();
+  auto real = keep.accessor<bool, 2>();
+  std::vector<int64_t> normal;  // ids random replacement draws from
+  for (size_t id = 0; id < is_special.size(); ++id)
+    if (!is_special[id]) normal.push_back(int64_t(id));
+  for (int64_t i = 0; i < tokens.size(0); ++i) {
+    std::vector<std::vector<int64_t>> words;  // candidate positions grouped into selection units
+    int64_t candidates = 0;
+    for (int64_t j = 0; j < tokens.size(1); ++j) {
+      const int64_t id = in[i][j];
+      if (!real[i][j] || is_special[size_t(id)]) continue;
+      const bool continues = o.whole_word && !words.empty() && words.back().back() == j - 1 && !word_start[size_t(id)];
+      if (continues) words.back().push_back(j);
+      else words.push_back({j});
+      ++candidates;
+    }
+    if (candidates == 0 || o.prob <= 0) continue;
+    // As many selected as prob * candidates (at least one), whole units only.
+    const int64_t wanted = std::max<int64_t>(1, int64_t(std::llround(o.prob * double(candidates))));
+    for (size_t k = words.size(); k > 1; --k) std::swap(words[k - 1], words[size_t(rng() % k)]);
+    int64_t selected = 0;
+    for (const auto& word : words) {
+      if (selected >= wanted) break;
+      if (selected > 0 && selected + int64_t(word.size()) > wanted) continue;
+      for (int64_t j : word) {
+        out[i][j] = in[i][j];
+        const double r = uniform01(rng);
+        if (r < o.replace) in[i][j] = mask_id;
+        else if (r < o.replace + o.random) in[i][j] = normal[size_t(rng() % normal.size())];
+      }
+      selected += int64_t(word.size());
+    }
+  }
+  return {inputs, targets};
+}
+
+std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines, const SpecialTokens& special,
+                                     int64_t max_len) {
+  const int64_t room = max_len - 3;  // [CLS] a [SEP] b [SEP]
+  std::vector<EncodedInput> out;
+  for (size_t i = 0; i < lines.size();) {
+    std::vector<int> a(lines[i].begin(), lines[i].end()), b;
+    for (++i; i < lines.size() && int64_t(a.size() + lines[i].size()) <= room / 2; ++i) a.insert(a.end(), lines[i].begin(), lines[i].end());
+    if (i < lines.size() && int64_t(a.size()) < room) {
+      b.assign(lines[i].begin(), lines[i].end());
+      for (++i; i < lines.size() && int64_t(a.size() + b.size() + lines[i].size()) <= room; ++i) b.insert(b.end(), lines[i].begin(), lines[i].end());
+    }
+    out.push_back(encode_input(Family::kBert, std::move(a), std::move(b), special, max_len));
+  }
+  return out;
+}
+
+MaskedLmTask::MaskedLmTask(const Experiment& e) : seq_len_(e.train.seq_len), seed_(uint64_t(e.seed)) {
+  masking_.prob = e.task.mask_prob;
+  masking_.replace = e.task.mask_replace;
+  masking_.random = e.task.mask_random;
+  masking_.whole_word = e.task.whole_word;
+}
+
+std::vector<EncodedInput> MaskedLmTask::read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const {
+  auto encode = [&](const std::string& text) { return tokenizer.encode(text); };
+  if (e.data.format == DataFormat::kText) {
+    std::vector<std::vector<int>> lines;
+    for (const auto& line : read_text_lines(path, e.data)) lines.push_back(encode(line));
+    return pack_lines(lines, tokenizer.special(), seq_len_);
+  }
+  std::vector<EncodedInput> out;
+  for (const auto& ex : read_examples(path, e.data, e.task, /*require_labels=*/false).examples) {
+    out.push_back(encode_input(Family::kBert, encode(ex.text), ex.text_b.empty() ? std::vector<int>{} : encode(ex.text_b),
+                               tokenizer.special(), seq_len_));
+  }
+  return out;
+}
+
+void MaskedLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool need_train) {
+  const SpecialTokens& s = tokenizer.special();
+  if (s.mask < 0 || s.cls < 0 || s.sep < 0) {
+    throw InputError(fmt::format("{}: tokenizer.model: has no <mask>, <cls> or <sep> piece; masked_lm needs a tokenizer "
+                                 "trained by qkv (remove the file to train one)",
+                                 e.source_file));
+  }
+  mask_id_ = s.mask;
+  pad_id_ = s.pad;
+  const int vocab = tokenizer.vocab_size();
+  word_start_.assign(size_t(vocab), false);
+  is_special_.assign(size_t(vocab), false);
+  for (int id = 0; id < vocab; ++id) word_start_[size_t(id)] = tokenizer.piece(id).rfind("\xE2\x96\x81", 0) == 0;  // '▁'
+  for (int id : {s.pad, s.unk, s.bos, s.eos, s.mask, s.cls, s.sep})
+    if (id >= 0) is_special_[size_t(id)] = true;
+  if (need_train) {
+    sequences_[int(Split::kTrain)] = read_split(e, e.data.train, tokenizer);
+    order_ = EpochOrder(int64_t(sequences_[int(Split::kTrain)].size()), seed_);
+  }
+  if (!e.data.valid.empty()) sequences_[int(Split::kValid)] = read_split(e, e.data.valid, tokenizer);
+  if (!e.data.test.empty()) sequences_[int(Split::kTest)] = read_split(e, e.data.test, tokenizer);
+}
+
+TaskBatch MaskedLmTask::make_batch(const std::vector<const EncodedInput*>& rows, std::mt19937_64& rng) const {
+  const PaddedBatch padded = pad_batch(rows, pad_id_);
+  TaskBatch batch;
+  std::tie(batch.tokens, batch.targets) =
+      mask_tokens(padded.tokens, padded.keep, word_start_, is_special_, mask_id_, masking_, rng);
+  batch.keep = padded.keep;
+  batch.segments = padded.segments;
+  batch.tokens_count = padded.real_tokens;
+  return batch;
+}
+
+TaskBatch MaskedLmTask::train_batch(int64_t index, int64_t batch_size) {
+  std::vector<const EncodedInput*> rows;
+  const auto& train = sequences_[int(Split::kTrain)];
+  for (int64_t r = 0; r < batch_size; ++r) rows.push_back(&train[size_t(order_.at(index * batch_size + r))]);
+  std::mt19937_64 rng(mix(seed_ ^ mix(uint64_t(index))));
+  return make_batch(rows, rng);
+}
+
+namespace {
+
+// Logits (N, V) at the selected positions and their targets (N).
+std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model, const TaskBatch& batch) {
+  auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
+  const auto selected = batch.targets.ne(kIgnore);                        // (B, T)
+  auto logits = model->token_logits(hidden.index({selected}));            // (N, V): the head on selected rows only
+  return {logits.to(torch::kFloat32), batch.targets.index({selected})};
+}
+
+}  // namespace
+
+torch::Tensor MaskedLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
+  auto [logits, targets] = selected_logits(model, batch);
+  return torch::nn::functional::cross_entropy(logits, targets);
+}
+
+Metrics MaskedLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+  torch::NoGradGuard no_grad;
+  const auto& sequences = sequences_[int(split)];
+  TORCH_CHECK(!sequences.empty(), "no ", split_name(split), " split in this experiment");
+  std::mt19937_64 rng(mix(seed_ ^ mix(0xE7A1ULL + uint64_t(split))));  // the same masks at every evaluation
+  double loss_sum = 0;
+  int64_t count = 0, right = 0, batches = 0;
+  for (size_t first = 0; first < sequences.size(); first += size_t(batch_size), ++batches) {
+    if (max_batches > 0 && batches >= max_batches) break;
+    std::vector<const EncodedInput*> rows;
+    for (size_t i = first; i < std::min(sequences.size(), first + size_t(batch_size)); ++i) rows.push_back(&sequences[i]);
+    const TaskBatch batch = make_batch(rows, rng);
+    auto [logits, targets] = selected_logits(model, batch);
+    if (targets.numel() == 0) continue;
+    loss_sum += torch::nn::functional::cross_entropy(logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    right += logits.argmax(-1).eq(targets).sum().item<int64_t>();
+    count += targets.numel();
+  }
+  const double loss = loss_sum / double(std::max<int64_t>(count, 1));
+  return {{"loss", loss}, {"ppl", std::exp(loss)}, {"accuracy", double(right) / double(std::max<int64_t>(count, 1))},
+          {"tokens", double(count)}};
+}
+
+}  // namespace qkv
