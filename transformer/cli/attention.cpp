@@ -47,6 +47,7 @@ std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer
       if (s.sep >= 0) ids.push_back(s.sep);
       break;
     case Family::kSeq2Seq:
+    case Family::kRnn:
       ids.insert(ids.end(), pieces.begin(), pieces.end());
       ids.push_back(s.eos);
       break;
@@ -141,10 +142,13 @@ int run_attention(const AttentionArgs& args) {
   if (args.split != "valid" && args.split != "test") throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
   const auto loaded = load(args.common, /*require_data=*/args.mass);
   const Experiment& e = loaded.experiment;
+  if (e.model.family == Family::kRnn) {
+    throw InputError(fmt::format("{}: model.family: rnn has additive attention but no attention heads to map", e.source_file));
+  }
   set_threads(e.train.threads);
   const std::string checkpoint = find_checkpoint(e, args.checkpoint);
   Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  TransformerModel model = build_model(e, tokenizer);
   load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
   model->eval();
   torch::NoGradGuard no_grad;  // float32 throughout: diagnostics, not speed

@@ -10,6 +10,7 @@
 
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
+#include "transformer/data/parallel.h"
 #include "transformer/errors.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
@@ -31,14 +32,19 @@ std::string tokenizer_path(const Experiment& e) {
 
 namespace {
 
+enum class Side { kBoth, kSource, kTarget };
+
 // The text a tokenizer for the experiment learns from: data.train itself for plain text, else
-// every text field of its examples written one per line to `scratch`.
-std::string tokenizer_training_text(const Experiment& e, const std::string& scratch) {
+// every text field of its examples (one side of sentence pairs for separate translation
+// vocabularies) written one per line to `scratch`.
+std::string tokenizer_training_text(const Experiment& e, const std::string& scratch, Side side) {
   if (e.data.format == DataFormat::kText) return e.data.train;
   std::string text;
-  if (e.data.format == DataFormat::kParallel) {
-    for (const auto& file : split_files(e.data, e.data.train))
-      for (const auto& line : read_text_lines(file, e.data)) text += line + "\n";
+  if (e.task.kind == TaskKind::kTranslate) {
+    for (const auto& pair : read_pairs(e.data.train, e.data, e.task)) {
+      if (side != Side::kTarget) text += pair.source + "\n";
+      if (side != Side::kSource) text += pair.target + "\n";
+    }
   } else {
     for (const auto& ex : read_examples(e.data.train, e.data, e.task, /*require_labels=*/false).examples) {
       for (const std::string* field : {&ex.text, &ex.text_b})
@@ -50,11 +56,7 @@ std::string tokenizer_training_text(const Experiment& e, const std::string& scra
   return scratch;
 }
 
-}  // namespace
-
-Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
-  if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
-  const std::string path = tokenizer_path(e);
+Tokenizer ensure_one(const Experiment& e, const std::string& path, Side side, bool quiet) {
   if (!fs::exists(path)) {
     if (e.tokenizer.model.empty()) throw InputError(fmt::format("{}: init_from: {} holds no tokenizer.model", e.source_file, e.init_from));
     if (!e.init_from.empty()) {
@@ -63,7 +65,7 @@ Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
                                    e.source_file, path, (fs::path(e.init_from) / "tokenizer.model").string()));
     }
     const std::string scratch = path + ".text.tmp";
-    const std::string text = tokenizer_training_text(e, scratch);
+    const std::string text = tokenizer_training_text(e, scratch, side);
     if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, path);
     Tokenizer::train(text, path, e.tokenizer, uint64_t(e.seed));
     std::error_code ec;
@@ -72,15 +74,36 @@ Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
   return Tokenizer::load(path);
 }
 
+}  // namespace
+
+Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
+  if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
+  const bool separate = !e.tokenizer.target_model.empty();
+  Tokenizer tokenizer = ensure_one(e, tokenizer_path(e), separate ? Side::kSource : Side::kBoth, quiet);
+  if (separate) tokenizer.set_target(ensure_one(e, e.tokenizer.target_model, Side::kTarget, quiet));
+  return tokenizer;
+}
+
 Tokenizer run_tokenizer(const Experiment& e) {
   if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
   const fs::path in_run = fs::path(e.output) / "tokenizer.model";
-  return Tokenizer::load(fs::exists(in_run) ? in_run.string() : tokenizer_path(e));
+  Tokenizer tokenizer = Tokenizer::load(fs::exists(in_run) ? in_run.string() : tokenizer_path(e));
+  if (!e.tokenizer.target_model.empty()) {
+    const fs::path target_in_run = fs::path(e.output) / "target_tokenizer.model";
+    tokenizer.set_target(Tokenizer::load(fs::exists(target_in_run) ? target_in_run.string() : e.tokenizer.target_model));
+  }
+  return tokenizer;
 }
 
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
   return make_model(e.model, vocab_size, uint64_t(e.seed));
+}
+
+TransformerModel build_model(const Experiment& e, const Tokenizer& tokenizer) {
+  torch::manual_seed(uint64_t(e.seed));
+  const int64_t source = tokenizer.has_separate_target() ? tokenizer.vocab_size() : 0;
+  return make_model(e.model, tokenizer.target().vocab_size(), uint64_t(e.seed), source);
 }
 
 bool run_python_script(const std::string& name, const std::vector<std::string>& args) {
@@ -122,6 +145,19 @@ std::string find_checkpoint(const Experiment& e, const std::string& explicit_pat
   for (const auto& s : skipped) fmt::print(stderr, "skipping checkpoint {}\n", s);
   if (!newest) throw InputError(fmt::format("{}: no complete checkpoint in {} (run qkv train first)", e.source_file, e.output));
   return *newest;
+}
+
+nlohmann::json load_weights(const Experiment& e, const std::string& checkpoint_arg, TransformerModel& model,
+                            const Tokenizer& tokenizer, std::string* used) {
+  if (checkpoint_arg.empty() && e.train.average_last > 1) {
+    const auto paths = CheckpointStore(e.output, e.train.keep_checkpoints).newest_valid(e.train.average_last);
+    if (paths.empty()) throw InputError(fmt::format("{}: no complete checkpoint in {} (run qkv train first)", e.source_file, e.output));
+    if (used) *used = fmt::format("average of {}", fmt::join(paths, ", "));
+    return average_checkpoints(paths, model, tokenizer.checksum());
+  }
+  const std::string path = find_checkpoint(e, checkpoint_arg);
+  if (used) *used = path;
+  return load_checkpoint(path, model, nullptr, tokenizer.checksum());
 }
 
 }  // namespace qkv::cli

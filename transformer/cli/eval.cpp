@@ -79,13 +79,13 @@ int run_eval(const EvalArgs& args) {
   } else {
     throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
   }
-  const std::string checkpoint = find_checkpoint(e, args.checkpoint);
   Tokenizer tokenizer = run_tokenizer(e);
   auto task = make_task(e);
   task->prepare(e, tokenizer, /*need_train=*/false);
   if (!task->has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, args.split));
-  TransformerModel model = build_model(e, tokenizer.vocab_size());
-  const auto state = load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
+  TransformerModel model = build_model(e, tokenizer);
+  std::string checkpoint;
+  const auto state = load_weights(e, args.checkpoint, model, tokenizer, &checkpoint);
   const int64_t step = state.at("step").get<int64_t>();
   model->eval();
   torch::NoGradGuard no_grad;

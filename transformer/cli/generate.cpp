@@ -19,7 +19,7 @@ int run_generate(const GenerateArgs& args) {
   set_threads(e.train.threads);
   const std::string checkpoint = find_checkpoint(e, args.checkpoint);
   Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  TransformerModel model = build_model(e, tokenizer);
   load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
   model->eval();
 

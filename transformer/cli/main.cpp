@@ -101,6 +101,21 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--output", predict.output, "write predictions here instead of standard output");
   predict_cmd->add_option("--checkpoint", predict.checkpoint, "checkpoint directory, or best (default the newest)");
 
+  TranslateArgs translate;
+  auto* translate_cmd = app.add_subcommand("translate", "translate the lines of --input (or standard input), one per line");
+  add_common(translate_cmd, translate.common);
+  translate_cmd->add_option("--input", translate.input, "file of source sentences, one per line (default standard input)");
+  translate_cmd->add_option("--output", translate.output, "write translations here instead of standard output");
+  translate_cmd->add_option("--checkpoint", translate.checkpoint, "checkpoint directory, or best (default the newest)");
+  translate_cmd->add_option("--beam", translate.beam, "beam size (default task.beam)");
+  translate_cmd->add_flag("--greedy", translate.greedy, "greedy decoding (beam 1)");
+  translate_cmd->add_flag("--no-cache", translate.no_cache, "recompute the decoder prefix each step instead of caching");
+
+  ScoreArgs score;
+  auto* score_cmd = app.add_subcommand("score", "BLEU and chrF2 of a hypothesis file against a reference file, as sacreBLEU");
+  score_cmd->add_option("--hyp", score.hypotheses, "hypotheses, one per line")->required();
+  score_cmd->add_option("--ref", score.references, "references, one per line")->required();
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "print the resolved experiment, parameter counts and FLOPs per token");
   add_common(info_cmd, info.common);
@@ -127,6 +142,8 @@ int main(int argc, char** argv) {
     if (sweep_cmd->parsed()) return run_sweep(sweep);
     if (attn_cmd->parsed()) return run_attention(attn);
     if (predict_cmd->parsed()) return run_predict(predict);
+    if (translate_cmd->parsed()) return run_translate(translate);
+    if (score_cmd->parsed()) return run_score(score);
   } catch (const qkv::InputError& e) {
     fmt::print(stderr, "qkv: error: {}\n", e.what());
     return 2;

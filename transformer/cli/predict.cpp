@@ -29,7 +29,7 @@ int run_predict(const PredictArgs& args) {
   if (!file.dropped.empty()) fmt::print(stderr, "{}: dropped {}\n", input, file.dropped);
   const std::string checkpoint = find_checkpoint(e, args.checkpoint);
   Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  TransformerModel model = build_model(e, tokenizer);
   load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
   model->eval();
   ClassifyTask task(e);

@@ -45,7 +45,7 @@ int run_train(const TrainArgs& args) {
   Tokenizer tokenizer = args.resume && has_run_tokenizer ? run_tokenizer(e) : ensure_tokenizer(e, args.quiet);
   auto task = make_task(e);
   task->prepare(e, tokenizer, /*need_train=*/true);
-  TransformerModel model = build_model(e, tokenizer.vocab_size());
+  TransformerModel model = build_model(e, tokenizer);
   TrainOptions options;
   std::optional<InitReport> init;
   if (!e.init_from.empty()) {

@@ -74,6 +74,22 @@ struct PredictArgs {
 };
 int run_predict(const PredictArgs& args);
 
+struct TranslateArgs {
+  CommonArgs common;
+  std::string checkpoint;
+  std::string input;   // empty or "-": standard input
+  std::string output;  // empty: standard output
+  int64_t beam = 0;    // 0: task.beam
+  bool greedy = false;
+  bool no_cache = false;
+};
+int run_translate(const TranslateArgs& args);
+
+struct ScoreArgs {
+  std::string hypotheses, references;
+};
+int run_score(const ScoreArgs& args);
+
 struct InfoArgs {
   CommonArgs common;
 };

@@ -4,7 +4,8 @@
 namespace qkv {
 
 const Choices<Family>& family_choices() {
-  static const Choices<Family> c{{"gpt", Family::kGpt}, {"bert", Family::kBert}, {"seq2seq", Family::kSeq2Seq}};
+  static const Choices<Family> c{
+      {"gpt", Family::kGpt}, {"bert", Family::kBert}, {"seq2seq", Family::kSeq2Seq}, {"rnn", Family::kRnn}};
   return c;
 }
 const Choices<InitScheme>& init_choices() {

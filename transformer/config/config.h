@@ -14,7 +14,7 @@
 
 namespace qkv {
 
-enum class Family { kGpt, kBert, kSeq2Seq };
+enum class Family { kGpt, kBert, kSeq2Seq, kRnn };  // rnn: the LSTM baseline for translation
 enum class InitScheme { kGpt2, kXavier };
 enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
 // Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
@@ -119,7 +119,7 @@ struct ModelConfig {
 
   template <class V>
   void visit(V& v) {
-    v.choice("family", family, family_choices(), Spec().need().doc("gpt|bert|seq2seq"));
+    v.choice("family", family, family_choices(), Spec().need().doc("gpt|bert|seq2seq|rnn"));
     v.field("layers", layers, Spec().range(1, 512));
     v.field("decoder_layers", decoder_layers, Spec().range(0, 512).doc("seq2seq decoder depth, 0: layers"));
     v.field("d_model", d_model, Spec().range(1, 1 << 16));

@@ -212,11 +212,19 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
                     fmt::format("{} fine-tunes a gpt or bert model; model.family is seq2seq", task_name));
       break;
     case TaskKind::kTranslate:
-      rules.require(m.family == Family::kSeq2Seq, "task.kind",
-                    fmt::format("translate trains an encoder-decoder model; model.family is {}, expected seq2seq", family_name));
+      rules.require(m.family == Family::kSeq2Seq || m.family == Family::kRnn, "task.kind",
+                    fmt::format("translate trains an encoder-decoder model; model.family is {}, expected seq2seq or rnn", family_name));
       break;
     default:
       break;
+  }
+  if (m.family == Family::kRnn) {
+    rules.require(e.task.kind == TaskKind::kTranslate, "model.family",
+                  fmt::format("rnn is the translation baseline; task {} needs gpt, bert or seq2seq", task_name));
+    rules.require(p.scheme == PositionKind::kNone, "model.position.scheme",
+                  fmt::format("rnn reads positions through its recurrence; expected none, found {}", position_kind_name(p.scheme)));
+    rules.require(m.d_model % 2 == 0, "model.d_model",
+                  fmt::format("rnn splits d_model between the encoder's two directions; expected an even number, found {}", m.d_model));
   }
 
   const TaskConfig& task = e.task;
@@ -272,6 +280,8 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
     rules.require(!set || task.kind == TaskKind::kTranslate, key,
                   fmt::format("applies to task translate only, but the task is {}", task_name));
   }
+  rules.require(t.average_last <= t.keep_checkpoints, "train.average_last",
+                fmt::format("averages {} checkpoints but train.keep_checkpoints keeps {}", t.average_last, t.keep_checkpoints));
   if (!t.select_metric.empty()) {
     const auto names = task_metric_names(task);
     rules.require(std::find(names.begin(), names.end(), t.select_metric) != names.end(), "train.select_metric",

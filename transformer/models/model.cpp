@@ -11,6 +11,8 @@ namespace qkv {
 
 void DecodeState::select(const torch::Tensor& index) {
   cache.select(index);
+  rnn.select(index);
+  rnn_start.select(index);
   if (memory.defined()) memory = memory.index_select(0, index);
   if (memory_keep.defined()) memory_keep = memory_keep.index_select(0, index);
 }
@@ -44,10 +46,14 @@ StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
 
 }  // namespace
 
-TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed)
+TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed,
+                                           int64_t source_vocab_size)
     : config_(config), vocab_size_(vocab_size), seed_(seed) {
   const int64_t c = config.d_model;
   token_embedding_ = register_module("token_embedding", torch::nn::Embedding(vocab_size, c));
+  if (source_vocab_size > 0 && (config.family == Family::kSeq2Seq || config.family == Family::kRnn)) {
+    source_embedding_ = register_module("source_embedding", torch::nn::Embedding(source_vocab_size, c));
+  }
   if (config.family == Family::kBert) {
     segment_embedding_ = register_module("segment_embedding", torch::nn::Embedding(2, c));
     encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
@@ -58,6 +64,13 @@ TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vo
     norm.bias = config.bias;
     mlm_norm_ = register_module("mlm_norm", Norm(norm));
     lm_bias_ = register_parameter("mlm_bias", torch::zeros({vocab_size}));
+  } else if (config.family == Family::kRnn) {
+    RnnOptions rnn;
+    rnn.d_model = c;
+    rnn.encoder_layers = config.layers;
+    rnn.decoder_layers = config.decoder_layers > 0 ? config.decoder_layers : config.layers;
+    rnn.dropout = config.dropout;
+    rnn_ = register_module("rnn", RnnSeq2Seq(rnn));
   } else {
     if (config.family == Family::kSeq2Seq) encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
     decoder_ = register_module("decoder", Stack(stack_options(config, true, config.family == Family::kSeq2Seq)));
@@ -106,15 +119,20 @@ void TransformerModelImpl::initialise() {
       normal(name + ".weight", embedding->weight, gpt2 ? 0.02 : std::pow(double(config_.d_model), -0.5));
     }
   }
-  for (auto& p : named_parameters()) {  // parameters outside Linear and Embedding modules: shaw's tables
+  for (auto& p : named_parameters()) {  // parameters outside Linear and Embedding modules
     if (p.key().find(".position.keys_") != std::string::npos || p.key().find(".position.values_") != std::string::npos) {
-      normal(p.key(), p.value(), 0.02);
+      normal(p.key(), p.value(), 0.02);  // shaw's tables
+    } else if (p.key().find("_lstm.") != std::string::npos) {
+      // LSTM weights and biases: U(-1/sqrt(H), 1/sqrt(H)) as PyTorch's own LSTM, H the units per direction.
+      const bool encoder = p.key().find("encoder_lstm") != std::string::npos;
+      const double bound = 1.0 / std::sqrt(double(encoder ? config_.d_model / 2 : config_.d_model));
+      p.value().uniform_(-bound, bound, generator_for(p.key()));
     }
   }
 }
 
-torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const torch::Tensor& segments) {
-  auto x = token_embedding_->forward(tokens);  // (B, T, C)
+torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const torch::Tensor& segments, bool source) {
+  auto x = (source && source_embedding_ ? source_embedding_ : token_embedding_)->forward(tokens);  // (B, T, C)
   if (config_.scale_embeddings) x = x * std::sqrt(double(config_.d_model));
   if (segment_embedding_ && segments.defined()) x = x + segment_embedding_->forward(segments);
   return x;
@@ -122,7 +140,13 @@ torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const tor
 
 torch::Tensor TransformerModelImpl::encode(const torch::Tensor& source, const torch::Tensor& source_keep,
                                            DecodeState* state, std::vector<torch::Tensor>* weights) {
-  auto memory = encoder_->forward(embed(source, {}), source_keep, {}, {}, nullptr, weights);  // (B, S, C)
+  torch::Tensor memory;  // (B, S, C)
+  if (rnn_) {
+    memory = rnn_->encode(embed(source, {}, /*source=*/true), source_keep);
+    if (state) state->rnn = state->rnn_start = rnn_->start(memory, source_keep);
+  } else {
+    memory = encoder_->forward(embed(source, {}, /*source=*/true), source_keep, {}, {}, nullptr, weights);
+  }
   if (state) {
     state->memory = memory;
     state->memory_keep = source_keep;
@@ -135,6 +159,12 @@ torch::Tensor TransformerModelImpl::hidden(const torch::Tensor& tokens, const to
                                            std::vector<torch::Tensor>* weights) {
   if (config_.family == Family::kBert) {
     return encoder_->forward(embed(tokens, segments), keep, {}, {}, nullptr, weights);
+  }
+  if (rnn_) {
+    TORCH_CHECK(state && state->memory.defined(), "rnn decoding needs an encoded source");
+    if (state->incremental) return rnn_->decode(embed(tokens, {}), state->memory, state->memory_keep, state->rnn);
+    RnnState fresh = state->rnn_start;  // teacher forcing: the whole prefix from the start
+    return rnn_->decode(embed(tokens, {}), state->memory, state->memory_keep, fresh);
   }
   torch::Tensor memory, memory_keep;
   if (config_.family == Family::kSeq2Seq) {
@@ -183,8 +213,8 @@ int64_t TransformerModelImpl::max_positions() const {
   return limit;
 }
 
-TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed) {
-  return TransformerModel(config, vocab_size, seed);
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed, int64_t source_vocab_size) {
+  return TransformerModel(config, vocab_size, seed, source_vocab_size);
 }
 
 ParameterCount count_parameters(TransformerModel& model) {
@@ -192,7 +222,7 @@ ParameterCount count_parameters(TransformerModel& model) {
   for (const auto& p : model->named_parameters()) {
     count.total += p.value().numel();
     const auto& key = p.key();
-    const bool embedding = key.find("token_embedding") != std::string::npos ||
+    const bool embedding = key.find("token_embedding") != std::string::npos || key.find("source_embedding") != std::string::npos ||
                            key.find("segment_embedding") != std::string::npos ||
                            key.find("position.table") != std::string::npos;
     if (!embedding) count.non_embedding += p.value().numel();
@@ -208,6 +238,14 @@ double forward_flops_per_token(const ModelConfig& c, int64_t vocab_size, int64_t
   const double attn_keys = c.family == Family::kBert ? double(context) : (double(context) + 1.0) / 2.0;
   const double attention = 2.0 * 2.0 * d * attn_keys;  // scores and weighted sum per layer
   double flops = 0;
+  if (c.family == Family::kRnn) {
+    // LSTM: 4 gates of (input + units) x units multiply-adds per layer and direction; attention
+    // scores and context over the source; the output layer. Encoder and decoder tokens alike.
+    const int64_t dec = c.decoder_layers > 0 ? c.decoder_layers : c.layers;
+    const double encoder = double(c.layers) * 2.0 * 2.0 * 4.0 * (d + d / 2) * (d / 2);
+    const double decoder = double(dec) * 2.0 * 4.0 * (2 * d + d) * d + 2.0 * 2.0 * d * double(context) + 2.0 * 2 * d * d;
+    return encoder + decoder + 2.0 * d * double(vocab_size);
+  }
   if (c.family == Family::kSeq2Seq) {
     const int64_t dec = c.decoder_layers > 0 ? c.decoder_layers : c.layers;
     flops = double(c.layers) * (2.0 * self_block + 2.0 * 2.0 * d * double(context)) +

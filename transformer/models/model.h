@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "transformer/config/config.h"
+#include "transformer/models/rnn.h"
 #include "transformer/models/stack.h"
 
 namespace qkv {
@@ -19,7 +20,8 @@ struct DecodeState {
   bool incremental = true;  // false: hold the encoded source only (teacher forcing)
   StackCache cache;
   torch::Tensor memory, memory_keep;  // (B, S, C), (B, S)
-  int64_t length() const { return cache.length; }
+  RnnState rnn, rnn_start;            // family rnn: the decoder's state now and before any target token
+  int64_t length() const { return cache.length > 0 ? cache.length : rnn.length; }
   void select(const torch::Tensor& index);
 };
 
@@ -27,7 +29,9 @@ class TransformerModelImpl : public torch::nn::Module {
  public:
   // Every parameter is initialised from its own generator, seeded by (seed, its name): models that
   // differ only in some modules (position schemes, heads) start with equal values for the rest.
-  TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0);
+  // source_vocab_size > 0 gives the encoder its own embedding table (translation with separate
+  // source and target vocabularies); 0 shares the one table.
+  TransformerModelImpl(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0, int64_t source_vocab_size = 0);
 
   // Hidden states of the side that predicts tokens (B, T, C): the decoder for gpt and seq2seq,
   // the encoder for bert. tokens (B, T) int64; keep (B, T) bool or undefined; segments (B, T) or
@@ -58,15 +62,17 @@ class TransformerModelImpl : public torch::nn::Module {
   Stack encoder() const { return encoder_; }
 
  private:
-  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& segments);
+  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& segments, bool source = false);
   void initialise();
 
   ModelConfig config_;
   int64_t vocab_size_;
   uint64_t seed_;
   torch::nn::Embedding token_embedding_{nullptr};
+  torch::nn::Embedding source_embedding_{nullptr};  // seq2seq with a separate source vocabulary
   torch::nn::Embedding segment_embedding_{nullptr};  // bert only
   Stack encoder_{nullptr}, decoder_{nullptr};
+  RnnSeq2Seq rnn_{nullptr};  // family rnn instead of the stacks
   torch::nn::Linear lm_head_{nullptr};  // untied only
   torch::Tensor lm_bias_;               // bert MLM output bias
   torch::nn::Linear mlm_transform_{nullptr};
@@ -75,7 +81,7 @@ class TransformerModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TransformerModel);
 
-TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0);
+TransformerModel make_model(const ModelConfig& config, int64_t vocab_size, uint64_t seed = 0, int64_t source_vocab_size = 0);
 
 // Parameter counts: all, and without the token and position embeddings (Kaplan et al. 2020).
 struct ParameterCount {

@@ -98,6 +98,7 @@ TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator
       batch.targets = torch::cat({torch::full({rows, in_len + 2}, kIgnore, torch::kLong), answer}, 1);
       break;
     case Family::kSeq2Seq:
+    case Family::kRnn:  // not allowed for these tasks by the configuration; laid out as seq2seq
       batch.source = torch::cat({input, column(rows, kEos)}, 1);
       batch.tokens = torch::cat({column(rows, kBos), answer}, 1);
       batch.targets = torch::cat({answer, column(rows, kEos)}, 1);

@@ -1,13 +1,11 @@
 // Task factory and helpers.
 #include "transformer/tasks/task.h"
 
-#include <fmt/format.h>
-
-#include "transformer/errors.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/classify.h"
 #include "transformer/tasks/masked_lm.h"
 #include "transformer/tasks/synthetic.h"
+#include "transformer/tasks/translate.h"
 
 namespace qkv {
 
@@ -33,8 +31,7 @@ std::unique_ptr<Task> make_task(const Experiment& experiment) {
     case TaskKind::kClassify:
     case TaskKind::kPair:
     case TaskKind::kChoice: return std::make_unique<ClassifyTask>(experiment);
-    case TaskKind::kTranslate:
-      throw InputError(fmt::format("{}: task.kind: translate is not built yet", experiment.source_file));
+    case TaskKind::kTranslate: return std::make_unique<TranslateTask>(experiment);
     case TaskKind::kCopy:
     case TaskKind::kReverse:
     case TaskKind::kAddition: return std::make_unique<SyntheticTask>(experiment);

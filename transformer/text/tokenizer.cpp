@@ -119,6 +119,11 @@ constexpr const char* kSpecialPieces[] = {"<pad>", "<unk>", "<s>", "</s>", "<mas
 constexpr int kSpecialCount = 7;
 }  // namespace
 
+void Tokenizer::set_target(const Tokenizer& target) {
+  target_ = std::make_shared<const Tokenizer>(target);
+  checksum_ += "+" + target.checksum();
+}
+
 Tokenizer Tokenizer::symbols(const std::string& alphabet) {
   Tokenizer t;
   t.alphabet_ = alphabet;

@@ -32,7 +32,12 @@ class Tokenizer {
   std::string piece(int id) const;
   int vocab_size() const;
   const SpecialTokens& special() const { return special_; }
-  const std::string& checksum() const { return checksum_; }  // of the model file's bytes
+  // Of the model file's bytes; with a separate target tokenizer, of both ("source+target").
+  const std::string& checksum() const { return checksum_; }
+  // Translation with separate vocabularies: the target language's tokenizer (*this when joint).
+  const Tokenizer& target() const { return target_ ? *target_ : *this; }
+  bool has_separate_target() const { return target_ != nullptr; }
+  void set_target(const Tokenizer& target);
   const std::string& path() const { return path_; }  // empty for a symbol vocabulary
 
  private:
@@ -40,6 +45,7 @@ class Tokenizer {
   std::string alphabet_;             // symbol vocabulary: ids 7.. in this order
   SpecialTokens special_;
   std::string checksum_, path_;
+  std::shared_ptr<const Tokenizer> target_;
 };
 
 }  // namespace qkv

@@ -175,6 +175,45 @@ std::optional<std::string> CheckpointStore::newest_valid(std::vector<std::string
   return std::nullopt;
 }
 
+std::vector<std::string> CheckpointStore::newest_valid(int64_t count) const {
+  std::vector<std::string> out;
+  if (!fs::is_directory(dir_)) return out;
+  std::vector<fs::path> candidates;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    if (step_of(entry.path()) >= 0) candidates.push_back(entry.path());
+  std::sort(candidates.begin(), candidates.end(), [](const fs::path& a, const fs::path& b) { return step_of(a) > step_of(b); });
+  for (const auto& c : candidates) {
+    if (int64_t(out.size()) >= count) break;
+    if (!verify_checkpoint(c.string())) out.push_back(c.string());
+  }
+  return out;
+}
+
+nlohmann::json average_checkpoints(const std::vector<std::string>& paths, TransformerModel& model,
+                                   const std::string& tokenizer_checksum) {
+  TORCH_CHECK(!paths.empty(), "no checkpoints to average");
+  auto state = load_checkpoint(paths[0], model, nullptr, tokenizer_checksum);
+  if (paths.size() == 1) return state;
+  auto tensors = model_tensors(model);
+  std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
+  std::map<std::string, torch::Tensor> sums;
+  for (const auto& [name, tensor] : tensors) sums[name] = tensor.detach().to(torch::kFloat64).clone();
+  const auto first = nlohmann::json::parse(read_file((fs::path(paths[0]) / "MANIFEST.json").string()));
+  for (size_t k = 1; k < paths.size(); ++k) {
+    if (auto problem = verify_checkpoint(paths[k])) throw InputError(fmt::format("{}: invalid checkpoint: {}", paths[k], *problem));
+    const auto manifest = nlohmann::json::parse(read_file((fs::path(paths[k]) / "MANIFEST.json").string()));
+    if (manifest.at("tensors") != first.at("tensors") || manifest.at("tokenizer") != first.at("tokenizer")) {
+      throw InputError(fmt::format("{}: holds other tensors or another tokenizer than {}; cannot average them", paths[k], paths[0]));
+    }
+    std::vector<torch::Tensor> values;
+    torch::load(values, (fs::path(paths[k]) / "model.pt").string());
+    for (size_t i = 0; i < values.size(); ++i) sums.at(manifest["tensors"][i].at("name").get<std::string>()) += values[i].to(torch::kFloat64);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, sum] : sums) by_name.at(name).copy_(sum / double(paths.size()));
+  return state;
+}
+
 nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
                                const std::string& tokenizer_checksum) {
   if (auto problem = verify_checkpoint(path)) throw InputError(fmt::format("{}: invalid checkpoint: {}", path, *problem));

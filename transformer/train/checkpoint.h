@@ -29,6 +29,8 @@ class CheckpointStore {
   // Newest checkpoint whose manifest verifies, newest first by step; invalid ones are skipped and
   // described in `skipped`.
   std::optional<std::string> newest_valid(std::vector<std::string>* skipped = nullptr) const;
+  // Up to `count` valid checkpoints, newest first.
+  std::vector<std::string> newest_valid(int64_t count) const;
 
   const std::string& dir() const { return dir_; }
 
@@ -45,6 +47,12 @@ std::optional<std::string> verify_checkpoint(const std::string& path);
 // Returns the trainer state saved with it.
 nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
                                const std::string& tokenizer_checksum);
+
+// Loads the element-wise mean of the weights of several verified checkpoints of one model
+// (Vaswani et al. 2017, 6.1: the last checkpoints averaged); names, shapes and the tokenizer are
+// checked as load_checkpoint does. Returns the trainer state of the first.
+nlohmann::json average_checkpoints(const std::vector<std::string>& paths, TransformerModel& model,
+                                   const std::string& tokenizer_checksum);
 
 // What initialising a model from another run's checkpoint did (fine-tuning): tensors taken from
 // it, tensors of the checkpoint left out (not in the model, or shaped differently, with the reason)

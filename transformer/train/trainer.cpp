@@ -158,13 +158,16 @@ void prepare_run_directory(const Experiment& e, const std::string& config_yaml, 
   fs::create_directories(run, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", e.output, ec.message()));
   write_file_atomic((run / "config.yaml").string(), config_yaml);
-  const fs::path copy = run / "tokenizer.model";
-  if (!tokenizer.path().empty() && fs::weakly_canonical(tokenizer.path()) != fs::weakly_canonical(copy)) {
-    std::ifstream in(tokenizer.path(), std::ios::binary);
+  auto keep_copy = [&](const Tokenizer& t, const char* name) {  // the run keeps the tokenizers it was trained with
+    const fs::path copy = run / name;
+    if (t.path().empty() || fs::weakly_canonical(t.path()) == fs::weakly_canonical(copy)) return;
+    std::ifstream in(t.path(), std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
     write_file_atomic(copy.string(), bytes.str());
-  }
+  };
+  keep_copy(tokenizer, "tokenizer.model");
+  if (tokenizer.has_separate_target()) keep_copy(tokenizer.target(), "target_tokenizer.model");
 }
 
 TrainResult train(const Experiment& e, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
