@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make ccache python3
   libtorch-dev libopenblas0-openmp   # LibTorch 1.13; OpenBLAS (without it LibTorch falls back to reference BLAS)
+  libgloo-dev                        # headers of c10d's Gloo process group (data-parallel training)
   libsentencepiece-dev               # tokenizers
   libyaml-cpp-dev                    # experiment files
   libfmt-dev libcli11-dev nlohmann-json3-dev

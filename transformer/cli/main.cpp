@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   train_cmd->add_flag("--resume", train.resume, "continue from the newest complete checkpoint of the run");
   train_cmd->add_option("--stop-at", train.stop_at, "save a checkpoint and stop after this step (resume later)");
   train_cmd->add_flag("-q,--quiet", train.quiet, "no progress line");
+  train_cmd->add_option("--nproc", train.nproc, "data parallel: start N local workers (ranks) that share each batch")
+      ->check(CLI::Range(1, 1024));
 
   EvalArgs eval;
   auto* eval_cmd = app.add_subcommand("eval", "evaluate the newest checkpoint on a split; prints a JSON line");
@@ -131,6 +133,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   gen.has_prompt = gen_cmd->count("--prompt") > 0;
+  // The workers of --nproc run the same command without it.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (arg.rfind("--nproc=", 0) == 0) continue;
+    train.argv.push_back(arg);
+  }
   attn.has_text = attn_cmd->count("--text") > 0;
 
   try {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,8 @@
 #include "transformer/cli/verbs.h"
 #include "transformer/errors.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/train/distributed.h"
+#include "transformer/train/faults.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/precision.h"
 #include "transformer/train/progress.h"
@@ -22,6 +25,16 @@ int run_train(const TrainArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/true);
   const Experiment& e = loaded.experiment;
   check_run_directory(e, args.resume);
+  if (args.nproc > 1) {
+    if (std::getenv("WORLD_SIZE")) throw InputError("--nproc: WORLD_SIZE is already set: a launcher started this process");
+    if (e.train.batch_size / e.train.accumulate < args.nproc) {
+      throw InputError(fmt::format("{}: train.batch_size: {} examples per micro-batch cannot be shared by {} ranks",
+                                   e.source_file, e.train.batch_size / e.train.accumulate, args.nproc));
+    }
+    return launch_workers(args.nproc, args.argv);
+  }
+  const auto dist = Distributed::from_environment();
+  set_fault_rank(dist->rank());
   if (args.resume) {
     // A finished run resumed is a no-op: say so without reading the data or building the model.
     CheckpointStore store(e.output, e.train.keep_checkpoints);
@@ -39,10 +52,16 @@ int run_train(const TrainArgs& args) {
       }
     }
   }
-  const int64_t threads = set_threads(e.train.threads);
-  // A resumed run keeps the tokenizer it was trained with.
+  // Local ranks share the cores.
+  const int64_t threads = set_threads(e.train.threads > 0 ? e.train.threads
+                                                          : std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()) / dist->local_world()));
+  // A resumed run keeps the tokenizer it was trained with; rank 0 trains a missing one first.
   const bool has_run_tokenizer = std::filesystem::exists(std::filesystem::path(e.output) / "tokenizer.model");
-  Tokenizer tokenizer = args.resume && has_run_tokenizer ? run_tokenizer(e) : ensure_tokenizer(e, args.quiet);
+  auto tokenizer_for_run = [&] { return args.resume && has_run_tokenizer ? run_tokenizer(e) : ensure_tokenizer(e, args.quiet || !dist->leader()); };
+  std::optional<Tokenizer> leader_tokenizer;
+  if (dist->leader()) leader_tokenizer = tokenizer_for_run();
+  dist->barrier();
+  Tokenizer tokenizer = leader_tokenizer ? *leader_tokenizer : tokenizer_for_run();
   auto task = make_task(e);
   task->prepare(e, tokenizer, /*need_train=*/true);
   TransformerModel model = build_model(e, tokenizer);
@@ -56,23 +75,26 @@ int run_train(const TrainArgs& args) {
     const bool own = args.resume && CheckpointStore(e.output, e.train.keep_checkpoints).newest_valid().has_value();
     init = init_from_checkpoint(*pretrained, model, tokenizer.checksum(), /*load_values=*/!own);
     options.head.insert(init->initialised.begin(), init->initialised.end());
-    if (!own && !args.quiet) {
+    if (!own && !args.quiet && dist->leader()) {
       fmt::print(stderr, "init_from {}: loaded {} tensors; skipped {}{}; newly initialised {}{}\n", *pretrained,
                  init->loaded.size(), init->skipped.size(), init->skipped.empty() ? "" : fmt::format(" ({})", fmt::join(init->skipped, ", ")),
                  init->initialised.size(), init->initialised.empty() ? "" : fmt::format(" ({})", fmt::join(init->initialised, ", ")));
     }
   }
-  prepare_run_directory(e, to_yaml(e), tokenizer, args.resume);
-  if (init) {
+  if (dist->leader()) prepare_run_directory(e, to_yaml(e), tokenizer, args.resume);
+  dist->barrier();
+  if (init && dist->leader()) {
     const nlohmann::ordered_json report{{"checkpoint", init->checkpoint}, {"step", init->step}, {"loaded", init->loaded},
                                         {"skipped", init->skipped},       {"initialised", init->initialised}};
     write_file_atomic((std::filesystem::path(e.output) / "init.json").string(), report.dump(2) + "\n");
   }
-  if (!args.quiet) {
+  options.distributed = dist.get();
+  if (!args.quiet && dist->leader()) {
     const auto count = count_parameters(model);
-    fmt::print(stderr, "{}: {} {} layers, d_model {}, {} position, {:.2f}M parameters; {} threads, {}\n", e.name,
+    fmt::print(stderr, "{}: {} {} layers, d_model {}, {} position, {:.2f}M parameters; {} threads{}, {}\n", e.name,
                choice_name(family_choices(), e.model.family), e.model.layers, e.model.d_model,
                position_kind_name(e.model.position.scheme), double(count.total) / 1e6, threads,
+               dist->active() ? fmt::format(" x {} ranks", dist->world()) : "",
                choice_name(precision_choices(), resolve_precision(e.train.precision)));
   }
   options.resume = args.resume;
@@ -80,6 +102,7 @@ int run_train(const TrainArgs& args) {
   options.quiet = args.quiet;
   const TrainResult result = train(e, model, *task, tokenizer, options);
   if (result.signal) return 128 + result.signal;  // 130 for SIGINT, 143 for SIGTERM, as shells report
+  if (!dist->leader()) return 0;
   if (result.train_seconds == 0) {
     fmt::print("{}: already trained to step {} of {}\n", e.name, result.step, e.train.steps);
     return 0;

@@ -13,8 +13,12 @@ struct TrainArgs {
   bool resume = false;
   int64_t stop_at = -1;
   bool quiet = false;
+  int64_t nproc = 1;  // > 1: start this many local data-parallel workers
+  std::vector<std::string> argv;  // the verb's own arguments, for the workers
 };
 int run_train(const TrainArgs& args);
+// Starts nproc workers running `qkv ARGS...` as one data-parallel group; their exit code.
+int launch_workers(int64_t nproc, const std::vector<std::string>& worker_args);
 
 struct EvalArgs {
   CommonArgs common;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -68,16 +70,40 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(TransformerMode
 
 }  // namespace
 
+// Writes bytes to a new file and flushes them to the disk; errors name the path and errno (a full
+// disk surfaces here, or at the flush).
+static void write_file_durable(const std::string& path, const std::string& contents) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) io_failure("cannot write", path, errno);
+  for (size_t done = 0; done < contents.size();) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      io_failure("cannot write", path, err);
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    io_failure("cannot flush", path, err);
+  }
+  if (::close(fd) != 0) io_failure("cannot close", path, errno);
+}
+
+// Fault injection for the fault battery: QKV_FAULT_KILL=STAGE@STEP kills this process with
+// SIGKILL at that stage of writing checkpoint step-STEP (model, optimizer, trainer, rename,
+// manifest, latest). Without the variable, nothing happens.
+static void fault_point(const char* stage, int64_t step) {
+  const char* spec = std::getenv("QKV_FAULT_KILL");
+  if (spec && fmt::format("{}@{}", stage, step) == spec) ::raise(SIGKILL);
+}
+
 void write_file_atomic(const std::string& path, const std::string& contents) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) io_failure("cannot write", tmp, errno);
-    out << contents;
-    out.flush();
-    if (!out) io_failure("cannot write", tmp, errno);
-  }
-  fsync_path(tmp, false);
+  write_file_durable(tmp, contents);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) io_failure("cannot rename into place", path, errno);
   fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), true);
 }
@@ -92,7 +118,8 @@ void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) io_failure("cannot create", dir_, ec.value());
-  fs::remove_all(tmp_dir, ec);
+  for (const auto& entry : fs::directory_iterator(dir_, ec))  // left by a process killed mid-write
+    if (entry.path().filename().string().rfind(".tmp-step-", 0) == 0) fs::remove_all(entry.path(), ec);
   fs::create_directories(tmp_dir, ec);
   if (ec) io_failure("cannot create", tmp_dir.string(), ec.value());
 
@@ -100,26 +127,38 @@ void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::
   manifest["format"] = kFormat;
   manifest["step"] = step;
   manifest["tokenizer"] = tokenizer_checksum;
-  {
-    std::vector<torch::Tensor> tensors;
-    nlohmann::json shapes = nlohmann::json::array();
-    for (auto& [name, tensor] : model_tensors(model)) {
-      tensors.push_back(tensor.detach().cpu());
-      shapes.push_back({{"name", name}, {"shape", tensor.sizes().vec()}});
+  try {
+    // Serialised in memory, then written with checked, flushed writes: a full disk or an
+    // unwritable directory is reported with the path and errno, and only the temporary
+    // directory is lost.
+    {
+      std::vector<torch::Tensor> tensors;
+      nlohmann::json shapes = nlohmann::json::array();
+      for (auto& [name, tensor] : model_tensors(model)) {
+        tensors.push_back(tensor.detach().cpu());
+        shapes.push_back({{"name", name}, {"shape", tensor.sizes().vec()}});
+      }
+      manifest["tensors"] = shapes;
+      std::ostringstream bytes;
+      torch::save(tensors, bytes);
+      write_file_durable((tmp_dir / "model.pt").string(), bytes.str());
+      fault_point("model", step);
     }
-    manifest["tensors"] = shapes;
-    torch::save(tensors, (tmp_dir / "model.pt").string());
-  }
-  if (optimizer) torch::save(*optimizer, (tmp_dir / "optimizer.pt").string());
-  {
-    std::ofstream out(tmp_dir / "trainer.json");
-    out << trainer_state.dump(2) << "\n";
-    if (!out) io_failure("cannot write", (tmp_dir / "trainer.json").string(), errno);
+    if (optimizer) {
+      std::ostringstream bytes;
+      torch::save(*optimizer, bytes);
+      write_file_durable((tmp_dir / "optimizer.pt").string(), bytes.str());
+      fault_point("optimizer", step);
+    }
+    write_file_durable((tmp_dir / "trainer.json").string(), trainer_state.dump(2) + "\n");
+    fault_point("trainer", step);
+  } catch (...) {
+    fs::remove_all(tmp_dir, ec);
+    throw;
   }
   nlohmann::json files = nlohmann::json::object();
   for (const auto& entry : fs::directory_iterator(tmp_dir)) {
     const std::string path = entry.path().string();
-    fsync_path(path, false);
     files[entry.path().filename().string()] = {{"bytes", fs::file_size(entry.path())}, {"fnv1a64", file_checksum(path)}};
   }
   manifest["files"] = files;
@@ -128,10 +167,13 @@ void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) io_failure("cannot rename into place", final_dir.string(), ec.value());
   fsync_path(dir_, true);
+  fault_point("rename", step);
   write_file_atomic((final_dir / "MANIFEST.json").string(), manifest.dump(2) + "\n");
+  fault_point("manifest", step);
   if (!pointer_.empty()) {
     write_file_atomic((fs::path(run_dir_) / pointer_).string(), fs::relative(final_dir, run_dir_).string() + "\n");
   }
+  fault_point("latest", step);
 
   // Keep the newest `keep` complete checkpoints.
   std::vector<fs::path> complete;

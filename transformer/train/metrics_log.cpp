@@ -1,15 +1,19 @@
 // metrics.jsonl writer.
 #include "transformer/train/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "transformer/train/checkpoint.h"
 
 namespace qkv {
 
-MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app) {
-  if (!out_) throw std::runtime_error("cannot open " + path + " for writing");
+MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app), path_(path) {
+  if (!out_) throw std::runtime_error(fmt::format("{}: cannot open for writing: {} (errno {})", path, std::strerror(errno), errno));
 }
 
 void MetricsLog::write(int64_t step, const std::string& split, const Metrics& metrics, const nlohmann::json& extra) {
@@ -20,6 +24,7 @@ void MetricsLog::write(int64_t step, const std::string& split, const Metrics& me
   for (const auto& [key, value] : extra.items()) line[key] = value;
   out_ << line.dump() << "\n";
   out_.flush();
+  if (!out_) throw std::runtime_error(fmt::format("{}: cannot write: {} (errno {})", path_, std::strerror(errno), errno));
 }
 
 void MetricsLog::truncate_after(const std::string& path, int64_t step) {

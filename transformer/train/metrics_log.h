@@ -22,6 +22,7 @@ class MetricsLog {
 
  private:
   std::ofstream out_;
+  std::string path_;
 };
 
 }  // namespace qkv

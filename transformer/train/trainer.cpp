@@ -55,24 +55,16 @@ class StopSignals {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string rng_state_hex() {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  auto state = generator.get_state();
-  std::string hex;
-  hex.reserve(size_t(state.numel()) * 2);
-  const auto* bytes = state.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < state.numel(); ++i) hex += fmt::format("{:02x}", bytes[i]);
-  return hex;
+uint64_t mix(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
-void restore_rng_state(const std::string& hex) {
-  auto state = torch::empty({int64_t(hex.size() / 2)}, torch::kUInt8);
-  auto* bytes = state.data_ptr<uint8_t>();
-  for (size_t i = 0; i < hex.size() / 2; ++i) bytes[i] = uint8_t(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state);
+// The random state of a step (dropout): a function of the seed, the step and the rank.
+void seed_step(int64_t seed, int64_t step, int64_t rank) {
+  torch::manual_seed(mix(mix(uint64_t(seed)) ^ mix(uint64_t(step) * 1000003ULL + uint64_t(rank))));
 }
 
 // loss, then the task's headline metrics when it reports them.
@@ -110,25 +102,34 @@ Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const T
 
 StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
                        const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                       int64_t* tokens) {
+                       int64_t* tokens, const Distributed* dist) {
   optimizer.zero_grad();
   StepOutcome outcome;
+  const int64_t step = first_batch / t.accumulate;
+  int64_t step_tokens = 0;
   for (int64_t a = 0; a < t.accumulate; ++a) {
     TaskBatch batch = task.train_batch(first_batch + a, micro_batch_size);
+    if (dist) batch = shard_batch(batch, dist->rank(), dist->world());
     torch::Tensor loss;
     {
       AutocastScope autocast(t.precision);
       loss = task.loss(model, batch) / double(t.accumulate);
     }
-    loss = inject_fault("loss", first_batch / t.accumulate, loss);
+    loss = inject_fault("loss", step, loss);
     loss.backward();  // outside autocast, as the autocast documentation recommends
     outcome.loss += loss.item<double>();
-    if (tokens) *tokens += batch.tokens_count;
+    step_tokens += batch.tokens_count;
   }
+  inject_gradient_fault(params, step);
+  if (dist && dist->active()) {
+    dist->average_gradients(params);
+    outcome.loss = dist->sum(outcome.loss) / double(dist->world());  // NaN on any rank is NaN on all
+    step_tokens = int64_t(dist->sum(double(step_tokens)));
+  }
+  if (tokens) *tokens += step_tokens;
   if (!std::isfinite(outcome.loss)) {
     outcome.problem = fmt::format("loss is {}", outcome.loss);
   } else {
-    inject_gradient_fault(params, first_batch / t.accumulate);
     // The gradient norm, clipped when train.clip is set; a NaN or Inf anywhere makes it non-finite.
     const double norm = t.clip > 0 ? torch::nn::utils::clip_grad_norm_(params, t.clip) : gradient_norm(params);
     if (!std::isfinite(norm)) outcome.problem = fmt::format("gradient of {} is not finite", first_non_finite_gradient(model));
@@ -174,11 +175,14 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
                   const TrainOptions& options) {
   const TrainConfig& t = e.train;
   const auto wall_start = Clock::now();
+  const Distributed* dist = options.distributed;
+  const bool leader = !dist || dist->leader();  // rank 0 logs, evaluates and writes checkpoints
+  const int64_t rank = dist ? dist->rank() : 0, world = dist ? dist->world() : 1;
   CheckpointStore store(e.output, t.keep_checkpoints);
   size_t first_head_group = 0;
   auto optimizer = make_optimizer(model, t, options.head, &first_head_group);
   const std::string metrics_path = (fs::path(e.output) / "metrics.jsonl").string();
-  Progress progress(t.steps, options.quiet);
+  Progress progress(t.steps, options.quiet || !leader);
 
   // The best checkpoint by train.select_metric, kept for the labelled tasks or when asked for;
   // train.patience evaluations without improvement stop the run.
@@ -202,7 +206,6 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       auto state = load_checkpoint(*newest, model, optimizer.get(), tokenizer.checksum());
       step = state.at("step").get<int64_t>();
       data_position = state.at("data_position").get<int64_t>();
-      restore_rng_state(state.at("rng").get<std::string>());
       interval_loss = state.value("interval_loss", 0.0);
       interval_steps = state.value("interval_steps", int64_t(0));
       if (state.contains("best_value") && state["best_value"].is_number()) best_value = state["best_value"].get<double>();
@@ -212,21 +215,35 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       nan_skipped = state.value("nan_skipped", int64_t(0));
       stopped_early = state.value("stopped_early", false);
       progress.message(fmt::format("resuming from {} (step {})", *newest, step));
+      const int64_t saved_world = state.value("world_size", int64_t(1));
+      if (saved_world != world) {
+        // The data order and the global batch do not depend on the number of ranks.
+        progress.message(fmt::format("resuming with {} rank{} (the run had {}): same global batch and data order", world,
+                                     world == 1 ? "" : "s", saved_world));
+      }
     }
   }
-  MetricsLog::truncate_after(metrics_path, step);
-  MetricsLog log(metrics_path);
+  MetricsLog log;
+  if (leader) {
+    MetricsLog::truncate_after(metrics_path, step);
+    log = MetricsLog(metrics_path);
+  }
 
   auto save = [&](int64_t at_step) {
-    nlohmann::json state{{"step", at_step},           {"data_position", data_position},   {"seed", e.seed},
-                         {"rng", rng_state_hex()},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
-                         {"best_step", best_step},    {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
+    if (!leader) return;
+    nlohmann::json state{{"step", at_step},         {"data_position", data_position}, {"seed", e.seed},
+                         {"world_size", world},     {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
+                         {"best_step", best_step},  {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
                          {"nan_skipped", nan_skipped}, {"stopped_early", stopped_early}};
     if (std::isfinite(best_value)) state["best_value"] = best_value;
     store.save(at_step, model, optimizer.get(), state, tokenizer.checksum());
   };
 
   const int64_t micro = t.batch_size / t.accumulate;
+  if (micro < world) {
+    throw InputError(fmt::format("{}: train.batch_size: {} examples per micro-batch cannot be shared by {} ranks", e.source_file,
+                                 micro, world));
+  }
   const int64_t last = options.stop_at >= 0 ? std::min(options.stop_at, t.steps) : t.steps;
   TrainResult result;
   double train_seconds = 0, interval_seconds = 0;
@@ -239,21 +256,25 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
   int64_t saved_step = step;  // the step of the checkpoint on disk, if any
 
   while (step < last && !stopped_early) {
-    if (signals.received()) {
+    // Every rank stops at the same step boundary, whichever received the signal.
+    const int stop = dist ? int(dist->max(double(signals.received()))) : signals.received();
+    if (stop) {
       // Stopped between steps: save where we are, unless that step is saved already.
       if (saved_step != step) save(step);
       progress.finish();
-      fmt::print(stderr, "{} received: saved step {}; continue with qkv train --resume\n",
-                 signals.received() == SIGINT ? "SIGINT" : "SIGTERM", step);
-      result.signal = signals.received();
+      if (leader) {
+        fmt::print(stderr, "{} received: saved step {}; continue with qkv train --resume\n", stop == SIGINT ? "SIGINT" : "SIGTERM", step);
+      }
+      result.signal = stop;
       break;
     }
     const auto step_start = Clock::now();
     const double lr = learning_rate(t, step);
     const double head_lr = t.head_lr > 0 ? t.head_lr * (t.lr > 0 ? lr / t.lr : 0.0) : lr;
     set_learning_rate(*optimizer, lr, head_lr, first_head_group);
+    seed_step(e.seed, step, rank);
     int64_t step_tokens = 0;
-    const StepOutcome outcome = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens);
+    const StepOutcome outcome = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens, dist);
     data_position += t.accumulate;
     interval_tokens += step_tokens;
     trained_tokens += step_tokens;
@@ -269,7 +290,7 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     } else {
       ++nan_in_row;
       ++nan_skipped;
-      log.write(step, "train", {}, {{"skipped", outcome.problem}});
+      if (leader) log.write(step, "train", {}, {{"skipped", outcome.problem}});
       const bool halt = t.nan_policy == NanPolicy::kHalt || nan_in_row >= t.max_nan_skips;
       if (halt) {
         progress.finish();
@@ -286,30 +307,34 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
       const double eta = interval_seconds / double(timed_steps) * double(last - step);
       const double mean_loss = interval_steps > 0 ? interval_loss / double(interval_steps) : std::nan("");
       progress.update(step, mean_loss, lr, rate, eta);
-      log.write(step, "train", {{"loss", mean_loss}}, {{"lr", lr}, {"tokens_per_s", rate}});
+      // An interval whose every step was skipped (non-finite) has no loss to log.
+      if (leader && interval_steps > 0) log.write(step, "train", {{"loss", mean_loss}}, {{"lr", lr}, {"tokens_per_s", rate}});
       interval_seconds = interval_loss = 0;
       interval_tokens = interval_steps = timed_steps = 0;
     }
     const bool final_step = step == t.steps;
     bool improved = false;
     if (task.has_split(Split::kValid) && ((t.eval_every > 0 && step % t.eval_every == 0) || final_step)) {
-      auto metrics = evaluate_split(model, task, Split::kValid, t);
-      log.write(step, "valid", metrics);
-      std::string note;
-      if (track_best) {
-        const double value = metric(metrics, select);
-        improved = std::isfinite(value) &&
-                   (!std::isfinite(best_value) || (higher_is_better(select) ? value > best_value : value < best_value));
-        if (improved) {
-          best_value = value, best_step = step, stale_evals = 0;
-          note = fmt::format(" (best {})", select);
-        } else {
-          ++stale_evals;
-          if (t.patience > 0 && stale_evals >= t.patience && !final_step) stopped_early = true;
+      if (leader) {
+        auto metrics = evaluate_split(model, task, Split::kValid, t);
+        log.write(step, "valid", metrics);
+        std::string note;
+        if (track_best) {
+          const double value = metric(metrics, select);
+          improved = std::isfinite(value) &&
+                     (!std::isfinite(best_value) || (higher_is_better(select) ? value > best_value : value < best_value));
+          if (improved) {
+            best_value = value, best_step = step, stale_evals = 0;
+            note = fmt::format(" (best {})", select);
+          } else {
+            ++stale_evals;
+            if (t.patience > 0 && stale_evals >= t.patience && !final_step) stopped_early = true;
+          }
         }
+        progress.message(fmt::format("step {}: valid {}{}", step, summarize(metrics), note));
+        if (final_step || stopped_early) result.valid = metrics;
       }
-      progress.message(fmt::format("step {}: valid {}{}", step, summarize(metrics), note));
-      if (final_step || stopped_early) result.valid = metrics;
+      if (dist) stopped_early = dist->broadcast({stopped_early ? 1.0 : 0.0})[0] > 0;  // rank 0 decides
     }
     if (improved) {
       nlohmann::json state{{"step", step}, {"metric", select}, {"value", best_value}};
@@ -318,7 +343,7 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     if (stopped_early) {
       progress.message(fmt::format("step {}: no better {} in {} evaluations (train.patience): stopping; best {:.4f} at step {}",
                                    step, select, stale_evals, best_value, best_step));
-      log.write(step, "train", {}, {{"early_stop", true}, {"best_step", best_step}});
+      if (leader) log.write(step, "train", {}, {{"early_stop", true}, {"best_step", best_step}});
     }
     if ((t.save_every > 0 && step % t.save_every == 0) || step == last || stopped_early) {
       save(step);
@@ -326,6 +351,7 @@ TrainResult train(const Experiment& e, TransformerModel& model, Task& task, cons
     }
   }
   progress.finish();
+  if (dist) dist->barrier();  // rank 0's last checkpoint is written before any rank returns
   result.step = step;
   result.early_stopped = stopped_early;
   if (best_step >= 0) result.best = fmt::format("{} {:.4f} at step {}", select, best_value, best_step);

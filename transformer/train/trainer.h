@@ -11,6 +11,7 @@
 #include "transformer/models/model.h"
 #include "transformer/tasks/task.h"
 #include "transformer/text/tokenizer.h"
+#include "transformer/train/distributed.h"
 
 namespace qkv {
 
@@ -19,6 +20,7 @@ struct TrainOptions {
   int64_t stop_at = -1;  // save and stop after this step (the schedule still spans train.steps)
   bool quiet = false;    // no progress line
   std::set<std::string> head;  // fine-tuning: parameters init_from did not provide (train.head_lr)
+  const Distributed* distributed = nullptr;  // data parallel: this rank's group; null: one process
 };
 
 struct TrainResult {
@@ -41,9 +43,11 @@ struct StepOutcome {
 // One optimizer step over train.accumulate micro-batches, numbers first_batch.. of the task's
 // training order; adds the tokens seen to *tokens. A non-finite loss or gradient norm leaves the
 // weights as they were and says which tensor it was.
+// With a distributed group each rank trains on its share of every micro-batch, the gradients are
+// averaged over the ranks and the loss and token counts summed, so every rank decides alike.
 StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& train,
                        const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                       int64_t* tokens = nullptr);
+                       int64_t* tokens = nullptr, const Distributed* distributed = nullptr);
 
 // Refuses to start a fresh run over a run directory that holds checkpoints (unless resuming).
 void check_run_directory(const Experiment& experiment, bool resume);
@@ -52,7 +56,8 @@ void prepare_run_directory(const Experiment& experiment, const std::string& conf
                            bool resume);
 
 // SIGINT and SIGTERM during train() finish the current step, save a checkpoint and return with
-// TrainResult::signal set; a second signal ends the process at once.
+// TrainResult::signal set (every rank at the same step); a second signal ends the process at once.
+// The random state of step s is a function of (seed, s, rank), so resuming needs no saved state.
 TrainResult train(const Experiment& experiment, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
                   const TrainOptions& options);
 

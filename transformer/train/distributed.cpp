@@ -1,0 +1,170 @@
+// c10d rendezvous, bucketed gradient all-reduce and batch sharding.
+#include "transformer/train/distributed.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "transformer/errors.h"
+
+namespace qkv {
+
+struct Distributed::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+};
+
+Distributed::~Distributed() = default;
+
+namespace {
+
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(value, &end, 10);
+  if (*end != '\0' || v < 0) throw InputError(fmt::format("environment: {}: expected a non-negative integer, found '{}'", name, value));
+  return v;
+}
+
+std::string env_string(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+}  // namespace
+
+std::unique_ptr<Distributed> Distributed::from_environment() {
+  auto d = std::make_unique<Distributed>();
+  d->world_ = env_int("WORLD_SIZE", 1);
+  if (d->world_ <= 1) {
+    d->world_ = 1;
+    return d;
+  }
+  d->rank_ = env_int("RANK", -1);
+  if (d->rank_ < 0 || d->rank_ >= d->world_) {
+    throw InputError(fmt::format("environment: RANK: expected 0 to {} with WORLD_SIZE={}, found '{}'", d->world_ - 1,
+                                 d->world_, env_string("RANK", "")));
+  }
+  d->local_world_ = env_int("LOCAL_WORLD_SIZE", d->world_);
+  const std::string address = env_string("MASTER_ADDR", "127.0.0.1");
+  const int64_t port = env_int("MASTER_PORT", 29500);
+  if (port <= 0 || port > 65535) throw InputError(fmt::format("environment: MASTER_PORT: expected 1 to 65535, found {}", port));
+  const auto timeout = std::chrono::milliseconds(env_int("QKV_DIST_TIMEOUT_S", 300) * 1000);
+
+  c10d::TCPStoreOptions options;
+  options.port = uint16_t(port);
+  options.isServer = d->rank_ == 0;
+  options.numWorkers = size_t(d->world_);
+  options.timeout = timeout;
+  d->group_ = std::make_unique<Group>();
+  try {
+    d->group_->store = c10::make_intrusive<c10d::TCPStore>(address, options);
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
+    const std::string interface = env_string("GLOO_SOCKET_IFNAME", "");
+    if (!interface.empty()) {
+      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    } else if (address == "127.0.0.1" || address == "localhost") {
+      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    gloo_options->threads = 1;
+    d->group_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(d->group_->store, int(d->rank_), int(d->world_), gloo_options);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("rank {} of {}: rendezvous at {}:{} failed: {}", d->rank_, d->world_, address, port,
+                                         std::string(e.what()).substr(0, std::string(e.what()).find('\n'))));
+  }
+  return d;
+}
+
+void Distributed::average_gradients(const std::vector<torch::Tensor>& params) const {
+  if (!active()) return;
+  constexpr int64_t kBucketBytes = 25 << 20;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  for (size_t first = 0; first < grads.size();) {
+    size_t last = first;
+    int64_t bytes = 0;
+    while (last < grads.size() && (last == first || bytes + grads[last].nbytes() <= size_t(kBucketBytes))) bytes += grads[last++].nbytes();
+    std::vector<torch::Tensor> flat_parts;
+    for (size_t i = first; i < last; ++i) flat_parts.push_back(grads[i].reshape({-1}));
+    std::vector<torch::Tensor> bucket{torch::cat(flat_parts)};
+    group_->gloo->allreduce(bucket)->wait();
+    bucket[0].div_(double(world_));
+    int64_t offset = 0;
+    for (size_t i = first; i < last; ++i) {
+      const int64_t n = grads[i].numel();
+      grads[i].copy_(bucket[0].narrow(0, offset, n).view_as(grads[i]));
+      offset += n;
+    }
+    first = last;
+  }
+}
+
+double Distributed::sum(double value) const {
+  if (!active()) return value;
+  std::vector<torch::Tensor> t{torch::tensor({value}, torch::kFloat64)};
+  group_->gloo->allreduce(t)->wait();
+  return t[0].item<double>();
+}
+
+double Distributed::max(double value) const {
+  if (!active()) return value;
+  std::vector<torch::Tensor> t{torch::tensor({value}, torch::kFloat64)};
+  c10d::AllreduceOptions options;
+  options.reduceOp = c10d::ReduceOp::MAX;
+  group_->gloo->allreduce(t, options)->wait();
+  return t[0].item<double>();
+}
+
+std::vector<double> Distributed::broadcast(std::vector<double> values) const {
+  if (!active()) return values;
+  std::vector<torch::Tensor> t{torch::tensor(values, torch::kFloat64)};
+  group_->gloo->broadcast(t)->wait();
+  auto out = t[0].contiguous();
+  return std::vector<double>(out.data_ptr<double>(), out.data_ptr<double>() + out.numel());
+}
+
+void Distributed::barrier() const {
+  if (active()) group_->gloo->barrier()->wait();
+}
+
+TaskBatch shard_batch(const TaskBatch& batch, int64_t rank, int64_t world) {
+  if (world <= 1) return batch;
+  // Examples (and their group of rows) split into `world` contiguous, nearly equal shares.
+  const int64_t examples = batch.labels.defined() ? batch.labels.size(0)
+                           : batch.source.defined() ? batch.source.size(0)
+                                                    : batch.tokens.size(0) / batch.group;
+  const int64_t first = examples * rank / world, last = examples * (rank + 1) / world;
+  auto rows = [&](const torch::Tensor& t, int64_t per) {
+    return t.defined() ? t.narrow(0, first * per, (last - first) * per) : t;
+  };
+  TaskBatch out = batch;
+  out.tokens = rows(batch.tokens, batch.group);
+  out.targets = rows(batch.targets, batch.group);
+  out.keep = rows(batch.keep, batch.group);
+  out.segments = rows(batch.segments, batch.group);
+  out.source = rows(batch.source, 1);
+  out.source_keep = rows(batch.source_keep, 1);
+  out.labels = rows(batch.labels, 1);
+  out.choice_keep = rows(batch.choice_keep, 1);
+  // Real tokens of this share: padding is not counted.
+  int64_t count = out.keep.defined() ? out.keep.sum().item<int64_t>() : out.tokens.numel();
+  if (out.source.defined()) {
+    count = (out.source_keep.defined() ? out.source_keep.sum().item<int64_t>() : out.source.numel()) +
+            (out.targets.defined() ? out.targets.ne(kIgnore).sum().item<int64_t>() : 0);
+  }
+  out.tokens_count = count;
+  return out;
+}
+
+}  // namespace qkv
