@@ -4,6 +4,11 @@
 
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -78,6 +83,47 @@ inline CommandResult run_shell(const std::string& script) {
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
   const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+struct MeasuredResult {
+  int exit_code = -1;
+  std::string output;     // stdout and stderr together
+  double seconds = 0;     // wall clock
+  double peak_mib = 0;    // peak resident memory of the process
+};
+
+// Runs build/qkv with exactly these arguments (no shell) from the source directory, measuring its
+// wall time and peak resident memory.
+inline MeasuredResult run_measured(const std::vector<std::string>& args) {
+  int fds[2];
+  MeasuredResult result;
+  if (::pipe(fds) != 0) return result;
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (::chdir(QKV_SOURCE_DIR) != 0) ::_exit(126);
+    std::vector<char*> argv{const_cast<char*>(QKV_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(QKV_BINARY, argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buffer, sizeof(buffer))) > 0) result.output.append(buffer, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.peak_mib = double(usage.ru_maxrss) / 1024.0;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }

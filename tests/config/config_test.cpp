@@ -55,7 +55,7 @@ struct BadCase {
 
 }  // namespace
 
-TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 and no run directory", "[config]") {
+TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 and no run directory, quickly and small", "[config]") {
   test::ScratchDir dir("config");
   const std::string good = replace(kGood, "TOKENIZER", dir / "spm.model");
   const std::vector<BadCase> cases{
@@ -89,6 +89,20 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
       {"rnn with a position scheme", replace(replace(good, "  family: gpt", "  family: rnn"), "  kind: causal_lm", "  kind: translate"), R"(:10:5: model.position.scheme: rnn reads positions through its recurrence; expected none, found rope)"},
       {"parallel data without languages", replace(replace(replace(good, "  family: gpt", "  family: seq2seq"), "  kind: causal_lm", "  kind: translate"), "  train: data/web/valid.txt", "  train: data/web/valid.txt\n  format: parallel"), R"(:14:1: data.source: required by format parallel)"},
       {"averaging more than is kept", replace(good, "  warmup: 1", "  warmup: 1\n  average_last: 5"), R"(:24:3: train.average_last: applies to task translate only)"},
+      {"negative dropout", replace(good, "  d_ff: 64", "  d_ff: 64\n  dropout: -0.1"), R"(:9:12: model.dropout: expected a number in \[0, 0.95\], found -0.1)"},
+      {"not a number", replace(good, "  warmup: 1", "  warmup: 1\n  lr: 1e-3x"), R"(:24:7: train.lr: expected a number in \[0, 10\], found '1e-3x')"},
+      {"a list for a value", replace(good, "  heads: 4", "  heads: [4]"), R"(:7:10: model.heads: expected an integer in \[1, 1024\], found a list)"},
+      {"a mapping for a value", replace(good, "  d_ff: 64", "  d_ff: {a: 1}"), R"(:8:9: model.d_ff: expected an integer in \[1, 262144\], found a mapping)"},
+      {"misspelt task kind", replace(good, "  kind: causal_lm", "  kind: causal"), R"(:13:9: task.kind: expected one of causal_lm\|.*found 'causal'; did you mean 'causal_lm'\?)"},
+      {"unknown section", replace(good, "seed: 1", "seed: 1\nextras: 1"), R"(:3:1: extras: unknown key; expected one of: name, seed, model)"},
+      {"rope rotating nothing", replace(good, "    scheme: rope", "    scheme: rope\n    fraction: 0.1"), R"(:11:5: model.position.fraction: rotates 0 of the 8 dims of each head; at least 2 are needed)"},
+      {"t5 buckets past the distance", replace(good, "    scheme: rope", "    scheme: t5\n    buckets: 8\n    max_distance: 3"), R"(:12:5: model.position.max_distance: must exceed buckets/2 = 4 \(the exact buckets\), found 3)"},
+      {"duplicate section", replace(good, "seed: 1", "seed: 1\nseed: 2"), R"(:3:1: seed: duplicate key \(first given on line 2\))"},
+      {"tab indentation", replace(good, "  layers: 1", "\tlayers: 1"), R"(:\d+:\d+: )"},
+      {"batch not divisible", replace(good, "  warmup: 1", "  warmup: 1\n  accumulate: 3"), R"(:24:3: train.accumulate: batch_size 4 is not divisible into 3 micro-batches)"},
+      {"empty name", replace(good, "name: good", "name: \"\""), R"(:1:7: name: expected a string, found '')"},
+      {"sweep length too short", replace(good, "  warmup: 1", "  warmup: 1\nsweep:\n  grid: {seed: [1, 2]}\n  lengths: [1]"), R"(:26:13: sweep.lengths\[0\]: expected an integer in \[2, 1048576\], found 1)"},
+      {"--set value not YAML", good, R"(--set model.layers=\[: model.layers: value is not valid YAML)", "--set model.layers=["},
       {"task needs another family", replace(good, "  family: gpt", "  family: bert"), R"(:13:3: task.kind: causal_lm trains a decoder-only model; model.family is bert, expected gpt)"},
       {"warmup beyond steps", replace(good, "  warmup: 1", "  warmup: 10"), R"(:23:3: train.warmup: warmup 10 exceeds steps 2)"},
       {"missing data file", replace(good, "data/web/valid.txt", "data/web/missing.txt"), R"(:15:3: data.train: file not found: data/web/missing.txt)"},
@@ -105,13 +119,21 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
       {"--set without a value", good, R"(--set train.lr: expected --set dotted.key=value)", "--set train.lr"},
       {"--set into a value", good, R"(--set seed.x=1: seed: is a value, not a section)", "--set seed.x=1"},
   };
+  CHECK(cases.size() >= 50);
+  double slowest = 0, largest = 0;
   for (const auto& c : cases) {
     CAPTURE(c.what);
     const std::string file = dir / "bad.yaml";
     std::ofstream(file) << c.text;
     const std::string run_dir = dir / "run";
-    auto result = test::run_qkv(fmt::format("train '{}' --set output='{}' {}", file, run_dir, c.extra_args));
-    CAPTURE(result.output);
+    std::vector<std::string> args{"train", file, "--set", "output=" + run_dir};
+    if (!c.extra_args.empty()) args.insert(args.end(), {"--set", c.extra_args.substr(6)});  // "--set X"
+    auto result = test::run_measured(args);
+    CAPTURE(result.output, result.seconds, result.peak_mib);
+    CHECK(result.seconds < 1.0);
+    CHECK(result.peak_mib < 100.0);
+    slowest = std::max(slowest, result.seconds);
+    largest = std::max(largest, result.peak_mib);
     CHECK(result.exit_code == 2);
     CHECK(std::count(result.output.begin(), result.output.end(), '\n') == 1);
     CHECK(std::regex_search(result.output, std::regex(c.expected)));
@@ -119,6 +141,7 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
     CHECK_FALSE(std::filesystem::exists(run_dir));
     CHECK_FALSE(std::filesystem::exists(dir / "spm.model"));  // stopped before any work
   }
+  WARN(cases.size() << " bad files: slowest " << slowest << " s, largest " << largest << " MiB");
 }
 
 TEST_CASE("--set overrides any key and the resolved experiment reads back to itself", "[config]") {

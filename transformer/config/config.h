@@ -8,9 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "transformer/core/feed_forward.h"
-#include "transformer/core/norm.h"
-#include "transformer/core/position.h"
+#include "transformer/core/kinds.h"
 
 namespace qkv {
 

@@ -4,9 +4,9 @@
 
 #include <torch/torch.h>
 
-namespace qkv {
+#include "transformer/core/kinds.h"
 
-enum class Activation { kRelu, kGelu, kSwiglu };
+namespace qkv {
 
 struct FeedForwardOptions {
   int64_t d_model = 0;

@@ -3,9 +3,9 @@
 
 #include <torch/torch.h>
 
-namespace qkv {
+#include "transformer/core/kinds.h"
 
-enum class NormKind { kLayerNorm, kRmsNorm };
+namespace qkv {
 
 struct NormOptions {
   int64_t dim = 0;

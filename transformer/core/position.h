@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "transformer/core/kinds.h"
+
 namespace qkv {
 
-enum class PositionKind { kNone, kSinusoidal, kLearned, kShaw, kT5, kRope, kAlibi };
 
 // Options of every scheme; each scheme reads only its own. The stack fills the shape fields.
 struct PositionOptions {
@@ -70,9 +71,6 @@ PositionScheme wrap_scheme(const PositionOptions& options) {
   return PositionScheme(std::shared_ptr<PositionSchemeImpl>(std::make_shared<Scheme>(options)));
 }
 
-// Names as written in experiment files, and back.
-const char* position_kind_name(PositionKind kind);
-bool is_relative(PositionKind kind);
 
 // Pieces exposed for tests and diagnostics.
 torch::Tensor sinusoidal_table(int64_t offset, int64_t len, int64_t dim);  // (len, dim), Vaswani et al. 3.5

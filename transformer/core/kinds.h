@@ -1,0 +1,16 @@
+// The kinds of parts the attention core and the blocks are built from, as plain enums without
+// LibTorch, so that experiment files can be read and checked by a program that does not load it.
+#pragma once
+
+namespace qkv {
+
+enum class PositionKind { kNone, kSinusoidal, kLearned, kShaw, kT5, kRope, kAlibi };
+enum class NormKind { kLayerNorm, kRmsNorm };
+enum class Activation { kRelu, kGelu, kSwiglu };
+
+// Names as written in experiment files.
+const char* position_kind_name(PositionKind kind);
+// Whether the scheme depends on relative positions only (shaw, t5, rope, alibi).
+bool is_relative(PositionKind kind);
+
+}  // namespace qkv
