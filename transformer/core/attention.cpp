@@ -42,17 +42,18 @@ torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const 
 torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k, const AttentionInputs& in) {
   const double scale = 1.0 / std::sqrt(double(q.size(-1)));
   const PositionSignals* sig = in.signals;
-  auto scores = torch::matmul(q, k.transpose(-2, -1));  // (B, H, Tq, Tk)
+  const auto qs = q * scale;                               // scaling q costs Dh per query, scaling scores Tk
+  auto scores = torch::matmul(qs, k.transpose(-2, -1));  // (B, H, Tq, Tk)
   if (sig && sig->rel_index.defined()) {
     // Shaw eq. 4: q_i . a^K_{clip(j-i)}, formed as q @ table^T (B, H, Tq, K) then gathered by
     // distance, so no (Tq, Tk, Dh) tensor is built.
     auto table = sig->rel_keys.at(in.layer).to(q.dtype());                            // (K, Dh)
-    auto q_rel = torch::matmul(q, table.t());                                          // (B, H, Tq, K)
+    auto q_rel = torch::matmul(qs, table.t());                                         // (B, H, Tq, K)
     auto index = sig->rel_index.expand({q.size(0), q.size(1), q.size(2), k.size(2)});  // (B, H, Tq, Tk)
-    scores = scores + q_rel.gather(-1, index);
+    scores.add_(q_rel.gather(-1, index));
   }
-  scores = scores * scale;
-  if (sig && sig->score_bias.defined()) scores = scores + sig->score_bias;  // (1|B, H, Tq, Tk)
+  // In place: the scores are the matmul's own output, which its backward does not need.
+  if (sig && sig->score_bias.defined()) scores.add_(sig->score_bias);  // (1|B, H, Tq, Tk)
   return scores;
 }
 
@@ -62,8 +63,10 @@ torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, c
   const PositionSignals* sig = in.signals;
   const bool shaw = sig && sig->rel_index.defined();
   auto scores = attention_scores(q, k, in);  // (B, H, Tq, Tk)
-  if (in.keep_mask.defined()) scores = scores.masked_fill(in.keep_mask.logical_not(), kMaskedScore);
-  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(v.dtype());  // (B, H, Tq, Tk)
+  if (in.keep_mask.defined()) scores.masked_fill_(in.keep_mask.logical_not(), kMaskedScore);
+  // In the scores' dtype: LibTorch's CPU softmax accumulates bf16 rows in float32 and writes bf16,
+  // which saves a float32 (B, H, Tq, Tk) tensor and a cast.
+  auto probs = torch::softmax(scores, -1).to(v.dtype());  // (B, H, Tq, Tk)
   if (weights) *weights = probs.detach();
   if (dropout > 0.0 && training) probs = torch::dropout(probs, dropout, training);
   auto out = torch::matmul(probs, v);  // (B, H, Tq, Dh)

@@ -13,7 +13,8 @@ torch::Tensor build_keep_mask(const torch::Tensor& key_keep, bool causal, int64_
                               int64_t q_offset, torch::Device device) {
   torch::Tensor keep;
   if (key_keep.defined()) keep = key_keep.to(torch::kBool).view({key_keep.size(0), 1, 1, k_len});  // (B, 1, 1, Tk)
-  if (causal) {
+  // One query at the end of the keys (incremental decoding) may see every key: no causal mask.
+  if (causal && !(q_len == 1 && q_offset == k_len - 1)) {
     auto c = causal_keep(q_len, k_len, q_offset, device).view({1, 1, q_len, k_len});  // (1, 1, Tq, Tk)
     keep = keep.defined() ? (keep & c) : c;
   }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "transformer/core/cross_entropy.h"
 #include "transformer/data/checksum.h"
 
 namespace qkv {
@@ -185,6 +186,14 @@ torch::Tensor TransformerModelImpl::token_logits(const torch::Tensor& hidden) {
   auto logits = lm_head_ ? lm_head_->forward(h) : torch::matmul(h, token_embedding_->weight.t());  // (B, T, V)
   if (lm_bias_.defined()) logits = logits + lm_bias_;
   return logits;
+}
+
+torch::Tensor TransformerModelImpl::token_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
+                                               int64_t ignore_index, double label_smoothing) {
+  auto h = hidden.reshape({-1, hidden.size(-1)});  // (N, C)
+  if (config_.family == Family::kBert) h = mlm_norm_->forward(torch::gelu(mlm_transform_->forward(h)));
+  const auto& weight = lm_head_ ? lm_head_->weight : token_embedding_->weight;  // (V, C)
+  return linear_cross_entropy(h, weight, lm_bias_, targets.reshape({-1}), ignore_index, label_smoothing);
 }
 
 torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {

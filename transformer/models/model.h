@@ -46,6 +46,10 @@ class TransformerModelImpl : public torch::nn::Module {
 
   // Token logits (B, T, V) from hidden states: tied or separate LM head, or the MLM head for bert.
   torch::Tensor token_logits(const torch::Tensor& hidden);
+  // Mean cross-entropy of token_logits(hidden) against targets (targets equal to ignore_index
+  // count for nothing), through the fused output-layer loss (core/cross_entropy.h).
+  torch::Tensor token_loss(const torch::Tensor& hidden, const torch::Tensor& targets, int64_t ignore_index,
+                           double label_smoothing = 0.0);
   // The sequence's representation for heads (B, C): the first token for encoders, the last real
   // token for decoders (GPT-1's extract token).
   torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& keep);

@@ -49,9 +49,7 @@ TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
 }
 
 torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch) {
-  auto logits = model->token_logits(model->hidden(batch.tokens));  // (B, T, V)
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32),
-                                              batch.targets.reshape({-1}));
+  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore);
 }
 
 torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch) { return causal_lm_loss(model, batch); }

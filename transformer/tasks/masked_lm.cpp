@@ -161,8 +161,9 @@ std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model,
 }  // namespace
 
 torch::Tensor MaskedLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
-  auto [logits, targets] = selected_logits(model, batch);
-  return torch::nn::functional::cross_entropy(logits, targets);
+  auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
+  const auto selected = batch.targets.ne(kIgnore);                        // the head on selected rows only
+  return model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore);
 }
 
 Metrics MaskedLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {

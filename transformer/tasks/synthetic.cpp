@@ -117,10 +117,13 @@ TaskBatch SyntheticTask::train_batch(int64_t index, int64_t batch_size) {
 }
 
 torch::Tensor SyntheticTask::loss(TransformerModel& model, const TaskBatch& batch) {
-  auto logits = synthetic_logits(model, batch);
-  return torch::nn::functional::cross_entropy(
-      logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), batch.targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+  if (model->config().family == Family::kSeq2Seq) {
+    DecodeState state;
+    state.incremental = false;
+    model->encode(batch.source, {}, &state);
+    return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore);
+  }
+  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore);
 }
 
 SyntheticScores score_batch(const torch::Tensor& logits, const torch::Tensor& targets) {

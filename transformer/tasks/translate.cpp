@@ -159,9 +159,10 @@ torch::Tensor teacher_forced_logits(TransformerModel& model, const TaskBatch& ba
 }  // namespace
 
 torch::Tensor TranslateTask::loss(TransformerModel& model, const TaskBatch& batch) {
-  auto logits = teacher_forced_logits(model, batch);
-  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.targets.reshape({-1}),
-                          F::CrossEntropyFuncOptions().ignore_index(kIgnore).label_smoothing(experiment_.task.label_smoothing));
+  DecodeState state;
+  state.incremental = false;
+  model->encode(batch.source, batch.source_keep, &state);
+  return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, experiment_.task.label_smoothing);
 }
 
 torch::Tensor TranslateTask::encode_sources(const std::vector<std::string>& sources, torch::Tensor* keep) const {

@@ -3,6 +3,8 @@
 
 #include <vector>
 
+#include "transformer/train/fused_adamw.h"
+
 namespace qkv {
 
 bool decays(const std::string& name, const torch::Tensor& parameter) {
@@ -32,7 +34,7 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(TransformerModel& model, con
     groups.emplace_back(lists[i], std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(decay)));
   }
   if (first_head_group) *first_head_group = first_head == size_t(-1) ? groups.size() : first_head;
-  return std::make_unique<torch::optim::AdamW>(groups, options);
+  return std::make_unique<FusedAdamW>(groups, options);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr, double head_lr, size_t first_head_group) {

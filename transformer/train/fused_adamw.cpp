@@ -1,0 +1,68 @@
+// One-pass AdamW step.
+#include "transformer/train/fused_adamw.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace qkv {
+
+torch::Tensor FusedAdamW::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups()) {
+    auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
+    const double lr = options.lr(), decay = options.weight_decay(), eps = options.eps();
+    const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      auto& states = state();
+      if (states.find(key) == states.end()) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        states[key] = std::move(fresh);
+      }
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*states[key]);
+      s.step(s.step() + 1);
+      const double correction1 = 1.0 - std::pow(beta1, double(s.step()));
+      const double correction2 = 1.0 - std::pow(beta2, double(s.step()));
+      const bool one_pass = p.scalar_type() == torch::kFloat32 && p.grad().scalar_type() == torch::kFloat32 &&
+                            p.is_contiguous() && p.grad().is_contiguous() && s.exp_avg().is_contiguous() &&
+                            s.exp_avg_sq().is_contiguous() && !options.amsgrad() && p.device().is_cpu();
+      if (!one_pass) {  // LibTorch's formula, op by op
+        if (decay != 0) p.mul_(1 - lr * decay);
+        s.exp_avg().mul_(beta1).add_(p.grad(), 1 - beta1);
+        s.exp_avg_sq().mul_(beta2).addcmul_(p.grad(), p.grad(), 1 - beta2);
+        auto denom = (s.exp_avg_sq().sqrt() / std::sqrt(correction2)).add_(eps);
+        p.addcdiv_(s.exp_avg(), denom, -lr / correction1);
+        continue;
+      }
+      float* w = p.data_ptr<float>();
+      const float* g = p.grad().data_ptr<float>();
+      float* m = s.exp_avg().data_ptr<float>();
+      float* v = s.exp_avg_sq().data_ptr<float>();
+      const float keep = float(1 - lr * decay), b1 = float(beta1), b2 = float(beta2);
+      const float step_size = float(lr / correction1), root2 = float(std::sqrt(correction2)), epsilon = float(eps);
+      at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const float gi = g[i];
+          const float mi = b1 * m[i] + (1 - b1) * gi;
+          const float vi = b2 * v[i] + (1 - b2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = w[i] * keep - step_size * mi / (std::sqrt(vi) / root2 + epsilon);
+        }
+      });
+    }
+  }
+  return loss;
+}
+
+}  // namespace qkv
