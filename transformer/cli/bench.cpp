@@ -4,10 +4,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <memory>
 #include <chrono>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "transformer/cli/verbs.h"
 #include "transformer/infer/generate.h"
@@ -72,7 +74,10 @@ int run_bench(const BenchArgs& args) {
   const int64_t micro = t.batch_size / t.accumulate;
   std::vector<double> step_ms;
   int64_t tokens_per_step = 0;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
   for (int64_t i = 0; i < args.warmup + args.steps; ++i) {
+    if (i == args.warmup && !args.profile.empty())
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
     int64_t tokens = 0;
     const auto start = Clock::now();
     train_step(model, *task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
@@ -80,6 +85,7 @@ int run_bench(const BenchArgs& args) {
     if (i >= args.warmup) step_ms.push_back(ms);
     tokens_per_step = tokens;
   }
+  profile.reset();  // writes the trace
   const double step_s = median(step_ms) / 1000.0;
   const double flops_per_step = 3.0 * forward_flops_per_token(e.model, vocab, t.seq_len) * double(tokens_per_step);
   const double achieved = flops_per_step / step_s / 1e9;

@@ -21,7 +21,7 @@ namespace {
 const std::set<std::string> kValued{"--set", "--checkpoint", "--prompt", "-n", "--max-new-tokens", "--temperature",
                                     "--top-k", "--top-p", "--seed", "--split", "--lengths", "--stop-at", "--nproc",
                                     "--synthetic", "--steps", "--warmup", "--generate", "--text", "--out", "--input",
-                                    "--output", "--beam", "--hyp", "--ref"};
+                                    "--output", "--beam", "--hyp", "--ref", "--profile"};
 const std::set<std::string> kVerbs{"train", "eval", "generate", "bench", "sweep", "attention", "predict", "translate", "info"};
 
 // Checks the experiment of `qkv VERB EXPERIMENT ...` as the engine will; returns the exit code

@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
       ->type_name("V");
   bench_cmd->add_option("--steps", bench.steps, "timed steps")->capture_default_str()->check(CLI::PositiveNumber);
   bench_cmd->add_option("--warmup", bench.warmup, "untimed steps before them")->capture_default_str()->check(CLI::NonNegativeNumber);
+  bench_cmd->add_option("--profile", bench.profile,
+                        "write a Chrome trace of the timed steps (operator times: scripts/profile_summary.py)");
   bench_cmd->add_option("--generate", bench.generate, "also time generating N tokens with and without the KV cache")
       ->type_name("N");
 

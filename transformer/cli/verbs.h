@@ -49,6 +49,7 @@ struct BenchArgs {
   int64_t steps = 10;           // timed steps
   int64_t warmup = 3;           // untimed steps first
   int64_t generate = 0;         // > 0: also time generating this many tokens, with and without the cache
+  std::string profile;          // non-empty: write a Chrome trace of the timed steps here
 };
 int run_bench(const BenchArgs& args);
 

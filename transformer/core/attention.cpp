@@ -1,6 +1,7 @@
 // Multi-head attention: projections, position rotation and biases, masking, the reference and the
 // fused scaled-dot-product paths, and the KV cache.
 #include "transformer/core/attention.h"
+#include "transformer/core/dropout.h"
 
 #include <torch/version.h>
 
@@ -64,11 +65,10 @@ torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, c
   const bool shaw = sig && sig->rel_index.defined();
   auto scores = attention_scores(q, k, in);  // (B, H, Tq, Tk)
   if (in.keep_mask.defined()) scores.masked_fill_(in.keep_mask.logical_not(), kMaskedScore);
-  // In the scores' dtype: LibTorch's CPU softmax accumulates bf16 rows in float32 and writes bf16,
-  // which saves a float32 (B, H, Tq, Tk) tensor and a cast.
-  auto probs = torch::softmax(scores, -1).to(v.dtype());  // (B, H, Tq, Tk)
+  // In float32 then cast: LibTorch 1.13's bf16 softmax backward is 5x slower than its float32 one.
+  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(v.dtype());  // (B, H, Tq, Tk)
   if (weights) *weights = probs.detach();
-  if (dropout > 0.0 && training) probs = torch::dropout(probs, dropout, training);
+  if (dropout > 0.0 && training) probs = qkv::dropout(probs, dropout, training);
   auto out = torch::matmul(probs, v);  // (B, H, Tq, Dh)
   if (shaw) {
     // Shaw eq. 3: sum_j p_ij a^V_{clip(j-i)} = (probabilities summed per distance) @ table.

@@ -32,14 +32,14 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     if (has_bias) logits = logits + bias.to(dtype);
     const auto valid = targets.ne(ignore_index);  // (N)
     const auto safe = targets.masked_fill(valid.logical_not(), 0);
-    // Row statistics in float32 (float64 for float64 inputs).
+    // Log-probabilities in float32 (float64 for float64 inputs): LibTorch's log-softmax is one
+    // parallel, vectorised pass; the backward's softmax is their exp.
     const auto wide_type = logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-    const auto wide = logits.to(wide_type);
-    const auto lse = torch::logsumexp(wide, -1);  // (N)
-    auto row = lse - wide.gather(1, safe.unsqueeze(1)).squeeze(1);  // -log p(target)
-    if (smoothing > 0) row = (1.0 - smoothing) * row + smoothing * (lse - wide.mean(-1));
+    const auto logp = torch::log_softmax(logits.to(wide_type), -1);  // (N, V)
+    auto row = -logp.gather(1, safe.unsqueeze(1)).squeeze(1);        // -log p(target)
+    if (smoothing > 0) row = (1.0 - smoothing) * row - smoothing * logp.mean(-1);
     const auto count = valid.sum().clamp_min(1).to(wide_type);
-    ctx->save_for_backward({h, w, logits, lse, safe, valid, count});
+    ctx->save_for_backward({h, w, logp, safe, valid, count});
     ctx->saved_data["smoothing"] = smoothing;
     ctx->saved_data["bias"] = has_bias;
     ctx->saved_data["hidden_dtype"] = int64_t(hidden.scalar_type());
@@ -49,13 +49,12 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    const auto &h = saved[0], &w = saved[1], &logits = saved[2], &lse = saved[3], &safe = saved[4], &valid = saved[5],
-               &count = saved[6];
+    const auto &h = saved[0], &w = saved[1], &logp = saved[2], &safe = saved[3], &valid = saved[4], &count = saved[5];
     const double smoothing = ctx->saved_data["smoothing"].toDouble();
-    const int64_t vocab = logits.size(1);
+    const int64_t vocab = logp.size(1);
     // d loss / d logits = (softmax - target distribution) * valid * grad / count.
-    const auto scale = (grad_outputs[0].to(lse.scalar_type()) / count) * valid.to(lse.scalar_type());  // (N)
-    auto grad = (logits - lse.unsqueeze(1)).exp_();  // softmax in the row statistics' dtype (N, V)
+    const auto scale = (grad_outputs[0].to(logp.scalar_type()) / count) * valid.to(logp.scalar_type());  // (N)
+    auto grad = logp.exp();  // softmax (N, V)
     if (smoothing > 0) grad.sub_(smoothing / double(vocab));
     grad.scatter_add_(1, safe.unsqueeze(1), torch::full({safe.size(0), 1}, -(1.0 - smoothing), grad.options()));
     grad.mul_(scale.unsqueeze(1));

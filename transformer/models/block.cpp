@@ -1,5 +1,6 @@
 // Transformer block with pre- or post-norm residual wiring.
 #include "transformer/models/block.h"
+#include "transformer/core/dropout.h"
 
 namespace qkv {
 
@@ -46,7 +47,7 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, const BlockInputs& in, BlockCa
 
 torch::Tensor BlockImpl::residual(const torch::Tensor& x, const torch::Tensor& update, Norm& norm) {
   const bool drop = is_training() && options_.residual_dropout > 0.0;  // a 0 rate still costs a mask pass
-  auto y = x + (drop ? torch::dropout(update, options_.residual_dropout, true) : update);
+  auto y = x + (drop ? qkv::dropout(update, options_.residual_dropout, true) : update);
   return options_.pre_norm ? y : norm->forward(y);  // post-norm: LayerNorm(x + Sublayer(x))
 }
 

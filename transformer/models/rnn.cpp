@@ -1,5 +1,6 @@
 // LSTM encoder-decoder with additive attention.
 #include "transformer/models/rnn.h"
+#include "transformer/core/dropout.h"
 
 namespace qkv {
 
@@ -30,7 +31,7 @@ RnnSeq2SeqImpl::RnnSeq2SeqImpl(const RnnOptions& o) : options_(o) {
 
 torch::Tensor RnnSeq2SeqImpl::encode(const torch::Tensor& x, const torch::Tensor& keep) {
   auto input = x.to(torch::kFloat32);  // (B, S, C); the recurrence runs in float32
-  if (is_training() && options_.dropout > 0) input = torch::dropout(input, options_.dropout, true);
+  if (is_training() && options_.dropout > 0) input = qkv::dropout(input, options_.dropout, true);
   if (!keep.defined()) return std::get<0>(encoder_->forward(input));  // (B, S, C)
   // Packed so that the backward direction starts at each sentence's last real token.
   const auto lengths = keep.sum(1).to(torch::kCPU).to(torch::kLong);
@@ -58,7 +59,7 @@ RnnState RnnSeq2SeqImpl::start(const torch::Tensor& memory, const torch::Tensor&
 torch::Tensor RnnSeq2SeqImpl::decode(const torch::Tensor& y, const torch::Tensor& memory, const torch::Tensor& keep,
                                      RnnState& state) {
   auto input = y.to(torch::kFloat32);
-  if (is_training() && options_.dropout > 0) input = torch::dropout(input, options_.dropout, true);
+  if (is_training() && options_.dropout > 0) input = qkv::dropout(input, options_.dropout, true);
   std::vector<torch::Tensor> outputs;
   for (int64_t t = 0; t < y.size(1); ++t) {
     // Additive attention from the previous top-layer state.
@@ -73,7 +74,7 @@ torch::Tensor RnnSeq2SeqImpl::decode(const torch::Tensor& y, const torch::Tensor
     state.c = std::get<1>(hc).to(torch::kFloat32);
     auto s = out.squeeze(1).to(torch::kFloat32);                                    // (B, C)
     auto o = torch::tanh(output_->forward(torch::cat({s, context}, -1)));          // (B, C)
-    if (is_training() && options_.dropout > 0) o = torch::dropout(o, options_.dropout, true);
+    if (is_training() && options_.dropout > 0) o = qkv::dropout(o, options_.dropout, true);
     outputs.push_back(o);
   }
   state.length += y.size(1);

@@ -1,5 +1,6 @@
 // Encoder/decoder stack: position embedding, masks and signals built once, then the blocks.
 #include "transformer/models/stack.h"
+#include "transformer/core/dropout.h"
 
 #include "transformer/core/mask.h"
 
@@ -55,7 +56,7 @@ torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, con
   }
 
   x = position_->embed(x, offset);
-  if (is_training() && options_.embedding_dropout > 0.0) x = torch::dropout(x, options_.embedding_dropout, true);
+  if (is_training() && options_.embedding_dropout > 0.0) x = qkv::dropout(x, options_.embedding_dropout, true);
 
   const PositionSignals signals = position_->signals(q_len, offset, k_len, 0, device);
   BlockInputs in;
