@@ -24,6 +24,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+COLOURS = {}
+
+
 def main():
     sweep = sys.argv[1]
     with open(os.path.join(sweep, "results.csv")) as f:
@@ -34,6 +37,10 @@ def main():
     keys = [k for k in list(rows[0])[:metric_start] if k != "seed"]
     setting = lambda row: ", ".join(row[k] for k in keys) or "all"
     point_dir = lambda row: os.path.join(sweep, row["run"])
+    # One colour per setting in every plot, even where a setting has no value (learned positions
+    # past their table), so the panels read alike.
+    for i, name in enumerate(dict.fromkeys(setting(row) for row in rows)):
+        COLOURS[name] = f"C{i % 10}"
 
     curves = defaultdict(lambda: defaultdict(list))  # setting -> step -> losses
     for row in rows:
@@ -48,7 +55,7 @@ def main():
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, by_step in curves.items():
         steps = sorted(by_step)
-        ax.plot(steps, [statistics.mean(by_step[s]) for s in steps], marker="o", label=name)
+        ax.plot(steps, [statistics.mean(by_step[s]) for s in steps], marker="o", label=name, color=COLOURS.get(name))
     ax.set_xlabel("step")
     ax.set_ylabel("validation loss (nats per token)")
     ax.set_title(f"{os.path.basename(os.path.normpath(sweep))}: validation loss")
@@ -68,10 +75,11 @@ def main():
                     by_setting[setting(row)][n].append(float(value))
         for name, by_length in by_setting.items():
             xs = [n for n in lengths if by_length[n]]
-            ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name)
+            ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log")  # one setting that blows up past the training length must not flatten the rest
         ax.set_xlabel("evaluation context length (tokens)")
-        ax.set_ylabel("perplexity")
+        ax.set_ylabel("perplexity (log scale)")
         ax.set_title("perplexity against evaluation length")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -95,7 +103,7 @@ def plot_against_length(rows, setting, prefix, label, path):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, by_length in by_setting.items():
         xs = [n for n in lengths if by_length[n]]
-        ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name)
+        ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
     ax.set_xlabel("length")
     ax.set_ylabel(label)
     ax.set_ylim(-0.02, 1.02)
@@ -130,7 +138,7 @@ def plot_attention_mass(rows, setting, point_dir, path):
             distances = sorted(by_length[length])
             points = [(d + 1, statistics.mean(by_length[length][d])) for d in distances]
             points = [(x, y) for x, y in points if y > 0]
-            ax.plot([x for x, _ in points], [y for _, y in points], label=name, linewidth=1.2)
+            ax.plot([x for x, _ in points], [y for _, y in points], label=name, color=COLOURS.get(name), linewidth=1.2)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("distance back from the query + 1 (tokens)")
