@@ -22,6 +22,9 @@ import sys
 TAG = re.compile(r"<[^>]*>")
 STYLE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 SPACE = re.compile(r"\s+")
+# Control characters other than whitespace (a few messages carry NUL bytes), which a text corpus
+# does not want and qkv's readers refuse as bad lines.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def part_text(part):
@@ -47,7 +50,7 @@ def message_text(raw):
             continue
         (plain if part.get_content_type() == "text/plain" else rich).append(part_text(part))
     body = " ".join(plain) if any(t.strip() for t in plain) else " ".join(rich)
-    text = SPACE.sub(" ", f"{subject} {body}").replace("\ufffd", "").strip()
+    text = SPACE.sub(" ", CONTROL.sub("", f"{subject} {body}")).replace("\ufffd", "").strip()
     return text[:2000]
 
 
