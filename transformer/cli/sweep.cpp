@@ -202,24 +202,42 @@ void write_reports(const Experiment& e, const std::vector<Point>& points, const 
     for (const auto& m : metric_columns) md += " | " + mean_std(groups[setting][m]);
     md += " |\n";
   }
-  // Paired comparison with the baseline value of the first key: differences of valid loss, same seed.
-  if (!e.sweep.baseline.empty() && !e.sweep.grid.empty()) {
+  // Paired comparison with the baseline value of the first key: for every validation metric, the
+  // difference from the baseline point with the same values of the other keys (the same seed).
+  // An empty baseline compares with the empty value when the grid has one ("from scratch" in
+  // init_from: [runs/X, ""]).
+  const auto& first_values = e.sweep.grid.empty() ? std::vector<std::string>() : e.sweep.grid.front().second;
+  const bool has_baseline = !e.sweep.grid.empty() && (!e.sweep.baseline.empty() ||
+                            std::find(first_values.begin(), first_values.end(), "") != first_values.end());
+  if (has_baseline) {
     const std::string first = e.sweep.grid.front().first;
-    md += fmt::format("\n## Validation loss against {} = {} (paired by the other keys)\n\n| {} | difference |\n| --- | --- |\n",
-                      first, e.sweep.baseline, first);
-    for (const auto& value : e.sweep.grid.front().second) {
+    const std::string shown = e.sweep.baseline.empty() ? "\"\"" : e.sweep.baseline;
+    std::vector<std::string> paired;
+    for (const auto& m : metric_columns)
+      if (m.rfind("valid_", 0) == 0 && m != "valid_examples") paired.push_back(m);
+    md += fmt::format("\n## Differences against {} = {} (paired by the other keys; mean ± std)\n\n| {}", first,
+                      shown, first);
+    for (const auto& m : paired) md += " | " + m;
+    md += " |\n|";
+    for (size_t i = 0; i <= paired.size(); ++i) md += " --- |";
+    md += "\n";
+    for (const auto& value : first_values) {
       if (value == e.sweep.baseline) continue;
-      std::vector<double> differences;
-      for (const auto& r : results) {
-        if (r[first] != value || !r.contains("valid_loss")) continue;
-        for (const auto& b : results) {
-          bool same = b[first] == e.sweep.baseline && b.contains("valid_loss");
-          for (const auto& [key, values] : e.sweep.grid)
-            if (key != first) same = same && b[key] == r[key];
-          if (same) differences.push_back(r["valid_loss"].get<double>() - b["valid_loss"].get<double>());
+      md += "| " + value;
+      for (const auto& m : paired) {
+        std::vector<double> differences;
+        for (const auto& r : results) {
+          if (r[first] != value || !r.contains(m) || !r[m].is_number()) continue;
+          for (const auto& b : results) {
+            bool same = b[first] == e.sweep.baseline && b.contains(m) && b[m].is_number();
+            for (const auto& [key, values] : e.sweep.grid)
+              if (key != first) same = same && b[key] == r[key];
+            if (same) differences.push_back(r[m].get<double>() - b[m].get<double>());
+          }
         }
+        md += " | " + mean_std(differences);
       }
-      md += fmt::format("| {} | {} |\n", value, mean_std(differences));
+      md += " |\n";
     }
   }
   write_file_atomic((fs::path(e.output) / "report.md").string(), md);
