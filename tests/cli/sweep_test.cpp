@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "helpers.h"
@@ -82,6 +83,34 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   CHECK_THAT(finished.output, Catch::Contains("[1/4] scheme-t5_seed-1: done earlier"));
   CHECK_THAT(finished.output, !Catch::Contains("[4/4] scheme-alibi_seed-2: done earlier"));
   CHECK(model_columns(killed + "/results.csv") == model_columns(dir / "a/results.csv"));
+
+  // Paired differences: the report's alibi row is the mean of (alibi - t5) over the seeds, for every
+  // validation metric; an empty baseline value compares with the grid's empty value.
+  {
+    std::ifstream csv(dir / "a/results.csv");
+    std::map<std::string, double> loss;  // "scheme seed" -> valid_loss
+    std::string line;
+    std::getline(csv, line);
+    while (std::getline(csv, line)) {
+      std::stringstream cells(line);
+      std::string scheme, seed, value;
+      std::getline(cells, scheme, ',');
+      std::getline(cells, seed, ',');
+      std::getline(cells, value, ',');
+      loss[scheme + " " + seed] = std::stod(value);
+    }
+    const double mean = ((loss.at("alibi 1") - loss.at("t5 1")) + (loss.at("alibi 2") - loss.at("t5 2"))) / 2;
+    const std::string row = fmt::format("| alibi | {:.3f} ± ", mean);
+    CHECK_THAT(report, Catch::Contains("| model.position.scheme | valid_loss | valid_ppl |") && Catch::Contains(row));
+  }
+  auto scratch = test::run_qkv(fmt::format(
+      "sweep experiments/pe-compare-tiny.yaml {} --set model.position.scheme=alibi "
+      "--set 'sweep.grid={{init_from: [\"{}\", \"\"], seed: [1]}}' --set sweep.baseline= --set output='{}'",
+      sets, dir / "a/scheme-alibi_seed-1", dir / "s"));
+  INFO(scratch.output);
+  REQUIRE(scratch.exit_code == 0);
+  CHECK_THAT(read(dir / "s/report.md"), Catch::Contains("Differences against init_from = \"\"") &&
+                                            Catch::Contains(fmt::format("| {} | ", dir / "a/scheme-alibi_seed-1")));
 
   // A point that cannot be built stops the sweep before any work.
   auto bad = test::run_qkv(fmt::format(
