@@ -1,10 +1,11 @@
-// The qkv command end to end on quickstart-tiny: train, eval, generate, info, help and refusal to
-// overwrite an earlier run.
+// The qkv command end to end on quickstart-tiny: train, eval, generate, info, help, refusal to
+// overwrite an earlier run, and the choice of device.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
 
 #include "helpers.h"
 
@@ -84,6 +85,26 @@ TEST_CASE("bench prints one JSON line of measured figures, synthetic data needin
   CHECK(line["mfu"].get<double>() > 0);
   CHECK(line["generate_tokens"] == 16);
   CHECK(line["peak_rss_mib"].get<double>() > 10);
+}
+
+TEST_CASE("train.device: cuda runs on the GPU where LibTorch sees one, and is refused by name where it does not", "[cli]") {
+  auto result = test::run_qkv(
+      "bench experiments/quickstart-tiny.yaml --synthetic 300 --steps 2 --warmup 1 --set train.device=cuda "
+      "--set data.train=does/not/matter.txt --set tokenizer.model=none.model");
+  INFO(result.output);
+  if (torch::cuda::is_available()) {
+    REQUIRE(result.exit_code == 0);
+    auto line = nlohmann::json::parse(result.output.substr(result.output.find('{')));
+    CHECK(line["device"].get<std::string>().rfind("cuda", 0) == 0);
+  } else {
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output, Catch::Contains("train.device: cuda: LibTorch sees no GPU"));
+  }
+  auto cpu = test::run_qkv(
+      "bench experiments/quickstart-tiny.yaml --synthetic 300 --steps 2 --warmup 1 --set train.device=cpu "
+      "--set data.train=does/not/matter.txt --set tokenizer.model=none.model");
+  REQUIRE(cpu.exit_code == 0);
+  CHECK_THAT(cpu.output, Catch::Contains(R"("device":"cpu")"));
 }
 
 TEST_CASE("help for the command and every verb", "[cli]") {

@@ -1,9 +1,11 @@
 // Sentence and pair tasks: input layouts per family, a gpt similarity that does not depend on the
 // order of the two sentences, choice scores that follow the candidates when they are reordered,
-// and predictions that do not depend on the other examples in the batch (padding).
+// predictions that do not depend on the other examples in the batch (padding), and a training
+// subset (data.train_examples) that is the same for every seed.
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
 
 #include "helpers.h"
 #include "transformer/tasks/classify.h"
@@ -111,4 +113,39 @@ TEST_CASE("a prediction does not depend on the other examples of its batch", "[t
     CHECK(metric(m, "examples") == 2.0);
     CHECK(metric(m, "accuracy") >= 0.0);
   }
+}
+
+TEST_CASE("data.train_examples: the same fixed subset for every seed, of the size asked for", "[tasks]") {
+  test::ScratchDir dir("classify-subset");
+  const std::string path = dir / "train.jsonl";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 20; ++i) out << fmt::format(R"({{"a": "{}z", "y": "yes"}})", char('a' + i)) << "\n";
+  }
+  // The rows of one epoch: every training example exactly once.
+  auto epoch_rows = [&](int64_t seed, int64_t n) {
+    auto e = experiment(Family::kBert, TaskKind::kClassify, false, path);
+    e.seed = seed;
+    e.data.train = path;
+    e.data.train_examples = n;
+    ClassifyTask task(e);
+    task.prepare(e, letters(), true);
+    const TaskBatch batch = task.train_batch(0, n);
+    std::set<std::vector<int64_t>> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      const auto row = batch.tokens[r].contiguous();
+      rows.insert(std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()));
+    }
+    return rows;
+  };
+  const auto seven = epoch_rows(3, 7);
+  CHECK(seven.size() == 7u);  // seven distinct examples
+  CHECK(epoch_rows(9, 7) == seven);
+  CHECK(epoch_rows(3, 20).size() == 20u);
+  auto e = experiment(Family::kBert, TaskKind::kClassify, false, path);
+  e.data.train = path;
+  e.data.train_examples = 21;
+  ClassifyTask task(e);
+  CHECK_THROWS_WITH(task.prepare(e, letters(), true), Catch::Contains("data.train_examples: asks for 21 examples") &&
+                                                           Catch::Contains("holds 20"));
 }

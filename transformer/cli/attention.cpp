@@ -8,6 +8,7 @@
 
 #include "transformer/analysis/attention_stats.h"
 #include "transformer/cli/verbs.h"
+#include "transformer/core/device.h"
 #include "transformer/errors.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/train/checkpoint.h"
@@ -141,6 +142,7 @@ int run_attention(const AttentionArgs& args) {
   if (!args.has_text && !args.mass) throw InputError("qkv attention: give --text \"...\" (attention maps) or --mass (mass by distance)");
   if (args.split != "valid" && args.split != "test") throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
   const auto loaded = load(args.common, /*require_data=*/args.mass);
+  set_compute_device(torch::kCPU);  // maps of one text: read on the CPU, where they are written out
   const Experiment& e = loaded.experiment;
   if (e.model.family == Family::kRnn) {
     throw InputError(fmt::format("{}: model.family: rnn has additive attention but no attention heads to map", e.source_file));

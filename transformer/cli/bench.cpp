@@ -12,6 +12,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "transformer/cli/verbs.h"
+#include "transformer/core/device.h"
 #include "transformer/infer/generate.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/train/optimizer.h"
@@ -26,8 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 // GFLOP/s of a square matmul in the precision training uses (bf16 through autocast), median of runs.
 double matmul_peak_gflops(Precision precision) {
-  const int64_t n = 2048;
-  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  const auto device = compute_device();
+  const int64_t n = device.is_cuda() ? 8192 : 2048;  // a GPU needs a larger product to reach its peak
+  auto a = torch::randn({n, n}).to(device), b = torch::randn({n, n}).to(device);
   std::vector<double> rates;
   for (int i = 0; i < 7; ++i) {
     AutocastScope autocast(precision);
@@ -81,6 +83,7 @@ int run_bench(const BenchArgs& args) {
     int64_t tokens = 0;
     const auto start = Clock::now();
     train_step(model, *task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
+    synchronize_compute_device();  // the optimizer's kernels may still be queued on a GPU
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (i >= args.warmup) step_ms.push_back(ms);
     tokens_per_step = tokens;
@@ -93,6 +96,7 @@ int run_bench(const BenchArgs& args) {
 
   nlohmann::ordered_json line{
       {"experiment", e.name},
+      {"device", compute_device().str()},
       {"precision", choice_name(precision_choices(), precision)},
       {"threads", threads},
       {"position", position_kind_name(e.model.position.scheme)},

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "transformer/core/device.h"
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
 #include "transformer/data/parallel.h"
@@ -22,7 +23,12 @@ namespace fs = std::filesystem;
 LoadedExperiment load(const CommonArgs& args, bool require_data) {
   ValidateOptions options;
   options.require_data = require_data;
-  return load_experiment(args.experiment, args.sets, options);
+  auto loaded = load_experiment(args.experiment, args.sets, options);
+  std::string problem;
+  const torch::Device device = resolve_device(loaded.experiment.train.device, &problem);
+  if (!problem.empty()) throw InputError(fmt::format("{}: train.device: {}", loaded.sources.locate("train.device"), problem));
+  set_compute_device(device);
+  return loaded;
 }
 
 std::string tokenizer_path(const Experiment& e) {
@@ -97,13 +103,17 @@ Tokenizer run_tokenizer(const Experiment& e) {
 
 TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
-  return make_model(e.model, vocab_size, uint64_t(e.seed));
+  auto model = make_model(e.model, vocab_size, uint64_t(e.seed));
+  model->to(compute_device());  // initialised on the CPU: the same values on every device
+  return model;
 }
 
 TransformerModel build_model(const Experiment& e, const Tokenizer& tokenizer) {
   torch::manual_seed(uint64_t(e.seed));
   const int64_t source = tokenizer.has_separate_target() ? tokenizer.vocab_size() : 0;
-  return make_model(e.model, tokenizer.target().vocab_size(), uint64_t(e.seed), source);
+  auto model = make_model(e.model, tokenizer.target().vocab_size(), uint64_t(e.seed), source);
+  model->to(compute_device());
+  return model;
 }
 
 bool run_python_script(const std::string& name, const std::vector<std::string>& args) {

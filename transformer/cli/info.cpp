@@ -4,11 +4,13 @@
 #include <fmt/format.h>
 
 #include "transformer/cli/verbs.h"
+#include "transformer/core/device.h"
 
 namespace qkv::cli {
 
 int run_info(const InfoArgs& args) {
   const auto loaded = load(args.common, /*require_data=*/false);
+  set_compute_device(torch::kCPU);  // counting parameters needs no GPU
   const Experiment& e = loaded.experiment;
   int64_t vocab = e.tokenizer.vocab_size;
   std::string vocab_source = "tokenizer.vocab_size";

@@ -71,6 +71,10 @@ const Choices<Precision>& precision_choices() {
   static const Choices<Precision> c{{"auto", Precision::kAuto}, {"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}};
   return c;
 }
+const Choices<DeviceKind>& device_choices() {
+  static const Choices<DeviceKind> c{{"auto", DeviceKind::kAuto}, {"cpu", DeviceKind::kCpu}, {"cuda", DeviceKind::kCuda}};
+  return c;
+}
 const Choices<TokenizerType>& tokenizer_type_choices() {
   static const Choices<TokenizerType> c{{"unigram", TokenizerType::kUnigram}, {"bpe", TokenizerType::kBpe}};
   return c;

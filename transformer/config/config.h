@@ -34,6 +34,7 @@ enum class OnError { kStrict, kSkip };  // bad data lines: stop at the first, or
 enum class NanPolicy { kHalt, kSkip };  // a non-finite loss or gradient: stop, or skip the step
 enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
+enum class DeviceKind { kAuto, kCpu, kCuda };  // auto: the GPU when LibTorch sees one
 enum class TokenizerType { kUnigram, kBpe };
 
 // Name tables for enums, as written in experiment files.
@@ -47,6 +48,7 @@ const Choices<OnError>& on_error_choices();
 const Choices<NanPolicy>& nan_policy_choices();
 const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();
+const Choices<DeviceKind>& device_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
 const Choices<PositionKind>& position_choices();
 const Choices<NormKind>& norm_kind_choices();
@@ -237,6 +239,7 @@ struct DataConfig {
   OnError on_error = OnError::kStrict;
   double max_skipped = 0.01;      // skip: most lines of a file that may be dropped, as a fraction
   int64_t max_line_bytes = 1 << 20;
+  int64_t train_examples = 0;     // labelled tasks: train on a fixed random subset this large; 0: all
 
   template <class V>
   void visit(V& v) {
@@ -253,6 +256,9 @@ struct DataConfig {
     v.choice("on_error", on_error, on_error_choices(), Spec().doc("strict|skip: stop at a bad line, or drop and count"));
     v.field("max_skipped", max_skipped, Spec().range(0.0, 1.0).doc("skip: largest fraction of a file's lines dropped"));
     v.field("max_line_bytes", max_line_bytes, Spec().range(16, 1 << 30).doc("longer lines are errors"));
+    v.field("train_examples", train_examples,
+            Spec().range(0, int64_t(1) << 40).doc("labelled tasks: train on a fixed random subset of this many examples "
+                                                  "(the same subset for every seed); 0: all"));
   }
 };
 
@@ -288,6 +294,7 @@ struct TrainConfig {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double clip = 1.0;  // gradient norm; 0: off
   Precision precision = Precision::kAuto;
+  DeviceKind device = DeviceKind::kAuto;
   int64_t threads = 0;  // 0: all cores
   int64_t log_every = 10;
   int64_t eval_every = 200;
@@ -318,7 +325,8 @@ struct TrainConfig {
     v.field("beta2", beta2, Spec().range(0.0, 0.99999999));
     v.field("eps", eps, Spec().range(0.0, 1.0));
     v.field("clip", clip, Spec().range(0.0, 1e6).doc("max gradient norm, 0: off"));
-    v.choice("precision", precision, precision_choices(), Spec().doc("auto|fp32|bf16; auto: bf16 with avx512_bf16"));
+    v.choice("precision", precision, precision_choices(), Spec().doc("auto|fp32|bf16; auto: bf16 on a GPU or with avx512_bf16"));
+    v.choice("device", device, device_choices(), Spec().doc("auto|cpu|cuda; auto: cuda when LibTorch sees a GPU"));
     v.field("threads", threads, Spec().range(0, 4096).doc("0: all cores"));
     v.field("log_every", log_every, Spec().range(1, 1e12));
     v.field("eval_every", eval_every, Spec().range(0, 1e12).doc("0: only at the end"));

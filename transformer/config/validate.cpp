@@ -71,6 +71,8 @@ void validate_data(const Experiment& e, const Rules& rules) {
     rules.require(!rules.given(dotted) || data_option_applies(d.format, key), dotted,
                   fmt::format("applies to format {} only, but the format is {}", data_option_owners(key), format_name));
   }
+  rules.require(d.train_examples == 0 || is_labelled(task.kind), "data.train_examples",
+                fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
   if (is_synthetic(task.kind)) return;
 
   switch (task.kind) {

@@ -14,7 +14,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // The longest output of each sentence: a * (real source tokens) + b, within the model's positions.
 std::vector<int64_t> length_limits(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                    const SearchOptions& o) {
-  const auto lengths = source_keep.defined() ? source_keep.sum(1).to(torch::kLong)
+  const auto lengths = source_keep.defined() ? source_keep.sum(1).to(torch::kCPU, torch::kLong)
                                              : torch::full({source.size(0)}, source.size(1), torch::kLong);
   const int64_t positions = model->max_positions();
   std::vector<int64_t> limits;
@@ -59,20 +59,21 @@ std::vector<Hypothesis> greedy_search(TransformerModel& model, const torch::Tens
   const int64_t batch = source.size(0);
   const auto limits = length_limits(model, source, source_keep, o);
   DecodeState state = start(model, source, source_keep, o.use_cache);
-  auto prefix = torch::full({batch, 1}, bos, torch::kLong);  // (B, t)
+  auto prefix = torch::full({batch, 1}, bos, torch::dtype(torch::kLong).device(source.device()));  // (B, t)
   std::vector<Hypothesis> out(static_cast<size_t>(batch));
   std::vector<bool> done(static_cast<size_t>(batch), false);
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   for (int64_t t = 0; t < longest; ++t) {
     const auto logp = next_log_probs(model, state, prefix, bos, o.use_cache);  // (B, V)
     const auto [best, next] = logp.max(-1);
+    const auto best_here = best.to(torch::kCPU), next_here = next.to(torch::kCPU);  // one copy from a GPU per step
     bool all = true;
     for (int64_t b = 0; b < batch; ++b) {
       if (done[size_t(b)]) continue;
       auto& h = out[size_t(b)];
-      const int64_t token = next[b].item<int64_t>();
+      const int64_t token = next_here[b].item<int64_t>();
       h.tokens.push_back(token);
-      h.log_prob += best[b].item<double>();
+      h.log_prob += best_here[b].item<double>();
       done[size_t(b)] = token == eos || int64_t(h.tokens.size()) >= limits[size_t(b)];
       all = all && done[size_t(b)];
     }
@@ -92,17 +93,20 @@ std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor
   // The first step runs on one row per sentence (the beams are all <s> alike); its candidates
   // then become K rows each, and the caches are copied along.
   int64_t rows_per = 1;
-  auto prefix = torch::full({batch, 1}, bos, torch::kLong);  // (B * rows_per, t)
+  const auto device = source.device();
+  auto prefix = torch::full({batch, 1}, bos, torch::dtype(torch::kLong).device(device));  // (B * rows_per, t)
   std::vector<double> scores(static_cast<size_t>(batch), 0.0);           // cumulative log-prob of each row
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch));
   std::vector<bool> done(static_cast<size_t>(batch), false);
   for (int64_t t = 0;; ++t) {
     const auto logp = next_log_probs(model, state, prefix, bos, o.use_cache);  // (B * rows_per, V)
     const int64_t vocab = logp.size(1);
-    auto totals = logp.to(torch::kFloat64) + torch::tensor(scores, torch::kFloat64).unsqueeze(1);
+    auto totals = logp.to(torch::kFloat64) + torch::tensor(scores, torch::kFloat64).to(device).unsqueeze(1);
     totals = totals.view({batch, rows_per * vocab});
     const int64_t width = std::min(2 * k, rows_per * vocab);
-    const auto [values, indices] = totals.topk(width, -1);  // best first
+    const auto [top_values, top_indices] = totals.topk(width, -1);  // best first
+    const auto values = top_values.to(torch::kCPU), indices = top_indices.to(torch::kCPU);
+    const auto prefix_here = prefix.to(torch::kCPU);
     auto v = values.accessor<double, 2>();
     auto ix = indices.accessor<int64_t, 2>();
     std::vector<int64_t> parent, token;  // the next rows: which row they extend, with what
@@ -118,7 +122,7 @@ std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor
         if (tok == eos || last) {
           if (j >= k && tok == eos) continue;  // an end among the best K only
           Hypothesis h;
-          auto history = prefix[row].narrow(0, 1, prefix.size(1) - 1).contiguous();
+          auto history = prefix_here[row].narrow(0, 1, prefix.size(1) - 1).contiguous();
           h.tokens.assign(history.data_ptr<int64_t>(), history.data_ptr<int64_t>() + history.numel());
           h.tokens.push_back(tok);
           h.log_prob = s;
@@ -144,9 +148,9 @@ std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor
       }
     }
     if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
-    const auto index = torch::tensor(parent, torch::kLong);
+    const auto index = torch::tensor(parent, torch::kLong).to(device);
     state.select(index);
-    prefix = torch::cat({prefix.index_select(0, index), torch::tensor(token, torch::kLong).unsqueeze(1)}, 1);
+    prefix = torch::cat({prefix.index_select(0, index), torch::tensor(token, torch::kLong).to(device).unsqueeze(1)}, 1);
     scores = next_scores;
     rows_per = k;
   }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "transformer/core/device.h"
 #include "transformer/errors.h"
 
 namespace qkv {
@@ -45,7 +46,7 @@ TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
   batch.tokens = blocks.narrow(1, 0, seq_len_);
   batch.targets = blocks.narrow(1, 1, seq_len_);
   batch.tokens_count = batch.tokens.numel();
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch) {
@@ -61,7 +62,7 @@ TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
   batch.tokens = blocks.narrow(1, 0, seq_len_);
   batch.targets = blocks.narrow(1, 1, seq_len_);
   batch.tokens_count = batch.tokens.numel();
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks) {
@@ -78,7 +79,7 @@ torch::Tensor CausalLmTask::split_blocks(Split split, int64_t seq_len, int64_t m
   TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
   BlockSampler blocks(tokens, seq_len, 0, false);
   if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
-  return blocks.blocks(0, std::min(max_blocks, blocks.num_blocks()));
+  return blocks.blocks(0, std::min(max_blocks, blocks.num_blocks())).to(compute_device());
 }
 
 Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
@@ -97,7 +98,7 @@ Metrics CausalLmTask::evaluate_at(TransformerModel& model, Split split, int64_t 
   for (int64_t first = 0, batches = 0; first < blocks.num_blocks(); first += batch_size, ++batches) {
     if (max_batches > 0 && batches >= max_batches) break;
     const int64_t n = std::min(batch_size, blocks.num_blocks() - first);
-    per_position += causal_lm_loss_per_position(model, blocks.blocks(first, n));
+    per_position += causal_lm_loss_per_position(model, blocks.blocks(first, n).to(compute_device())).cpu();
     rows += n;
   }
   const int64_t count = rows * seq_len;

@@ -61,6 +61,22 @@ void ClassifyTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
   };
   if (need_train) {
     load(Split::kTrain, e.data.train);
+    auto& train = examples_[int(Split::kTrain)];
+    if (e.data.train_examples > int64_t(train.size())) {
+      throw InputError(fmt::format("{}: data.train_examples: asks for {} examples, but {} holds {}", e.source_file,
+                                   e.data.train_examples, e.data.train, train.size()));
+    }
+    if (e.data.train_examples > 0) {
+      // The first N of a permutation that depends on N alone, so every seed and every point of a
+      // sweep trains on the same examples; they keep the file's order.
+      EpochOrder pick(int64_t(train.size()), 0x5EEDull + uint64_t(e.data.train_examples));
+      std::vector<int64_t> chosen;
+      for (int64_t i = 0; i < e.data.train_examples; ++i) chosen.push_back(pick.at(i));
+      std::sort(chosen.begin(), chosen.end());
+      std::vector<EncodedExample> subset;
+      for (int64_t i : chosen) subset.push_back(std::move(train[size_t(i)]));
+      train = std::move(subset);
+    }
     order_ = EpochOrder(int64_t(examples_[int(Split::kTrain)].size()), uint64_t(e.seed));
   }
   load(Split::kValid, e.data.valid);
@@ -95,7 +111,7 @@ TaskBatch ClassifyTask::make_batch(const std::vector<const EncodedExample*>& exa
     batch.labels = torch::empty({b}, torch::kLong);
     for (int64_t i = 0; i < b; ++i) batch.labels[i] = examples[size_t(i)]->label;
   }
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 TaskBatch ClassifyTask::train_batch(int64_t index, int64_t batch_size) {
@@ -148,7 +164,7 @@ std::vector<Prediction> ClassifyTask::predict(TransformerModel& model, const std
   for (size_t first = 0; first < encoded.size(); first += size_t(batch_size)) {
     std::vector<const EncodedExample*> chunk;
     for (size_t i = first; i < std::min(encoded.size(), first + size_t(batch_size)); ++i) chunk.push_back(&encoded[i]);
-    const auto outputs = forward(model, make_batch(chunk)).to(torch::kFloat64);
+    const auto outputs = forward(model, make_batch(chunk)).to(torch::kCPU, torch::kFloat64);
     for (int64_t i = 0; i < int64_t(chunk.size()); ++i) {
       Prediction p;
       if (regression_) {
@@ -208,7 +224,7 @@ Metrics ClassifyTask::evaluate(TransformerModel& model, Split split, int64_t bat
     const TaskBatch batch = make_batch(chunk);
     const auto outputs = forward(model, batch);
     loss_sum += head_loss_sum(outputs, batch).item<double>();
-    const auto values = outputs.to(torch::kFloat64);
+    const auto values = outputs.to(torch::kCPU, torch::kFloat64);
     for (int64_t i = 0; i < int64_t(chunk.size()); ++i) {
       Prediction p;
       Example g;

@@ -137,7 +137,7 @@ TaskBatch MaskedLmTask::make_batch(const std::vector<const EncodedInput*>& rows,
   batch.keep = padded.keep;
   batch.segments = padded.segments;
   batch.tokens_count = padded.real_tokens;
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 TaskBatch MaskedLmTask::train_batch(int64_t index, int64_t batch_size) {

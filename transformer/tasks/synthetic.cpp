@@ -105,7 +105,7 @@ TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator
       break;
   }
   batch.tokens_count = batch.tokens.numel() + (batch.source.defined() ? batch.source.numel() : 0);
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 TaskBatch SyntheticTask::train_batch(int64_t index, int64_t batch_size) {

@@ -1,6 +1,7 @@
 // Task factory and helpers.
 #include "transformer/tasks/task.h"
 
+#include "transformer/core/device.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/classify.h"
 #include "transformer/tasks/masked_lm.h"
@@ -22,6 +23,16 @@ double metric(const Metrics& metrics, const std::string& name) {
   for (const auto& [key, value] : metrics)
     if (key == name) return value;
   return std::nan("");
+}
+
+TaskBatch to_compute_device(TaskBatch batch) {
+  const torch::Device device = compute_device();
+  if (device.is_cpu()) return batch;
+  for (torch::Tensor* t : {&batch.tokens, &batch.targets, &batch.keep, &batch.segments, &batch.source, &batch.source_keep,
+                           &batch.labels, &batch.choice_keep}) {
+    if (t->defined()) *t = t->to(device, /*non_blocking=*/true);
+  }
+  return batch;
 }
 
 std::unique_ptr<Task> make_task(const Experiment& experiment) {

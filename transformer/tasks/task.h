@@ -38,6 +38,9 @@ struct TaskBatch {
   int64_t tokens_count = 0;  // positions the model processes
 };
 
+// The batch's tensors on the compute device (train.device); the batch itself on the CPU.
+TaskBatch to_compute_device(TaskBatch batch);
+
 class Task {
  public:
   virtual ~Task() = default;

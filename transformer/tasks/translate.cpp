@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "transformer/core/device.h"
 #include "transformer/errors.h"
 #include "transformer/eval/bleu.h"
 
@@ -133,7 +134,7 @@ TaskBatch TranslateTask::make_batch(const std::vector<const Encoded*>& examples)
   torch::Tensor target_keep;
   batch.targets = pad_rows(out_rows, s.pad, &target_keep).masked_fill(target_keep.logical_not(), kIgnore);
   batch.tokens_count = batch.source_keep.sum().item<int64_t>() + target_keep.sum().item<int64_t>();
-  return batch;
+  return to_compute_device(std::move(batch));
 }
 
 TaskBatch TranslateTask::train_batch(int64_t index, int64_t batch_size) {
@@ -188,7 +189,8 @@ std::vector<std::string> TranslateTask::translate(TransformerModel& model, const
     const std::vector<std::string> chunk(sources.begin() + long(first),
                                          sources.begin() + long(std::min(sources.size(), first + size_t(batch_size))));
     torch::Tensor keep;
-    const auto source = encode_sources(chunk, &keep);
+    const auto source = encode_sources(chunk, &keep).to(compute_device());
+    if (keep.defined()) keep = keep.to(compute_device());
     const auto hyps = options.beam > 1 ? beam_search(model, source, keep, target.special().bos, target.special().eos, options)
                                        : greedy_search(model, source, keep, target.special().bos, target.special().eos, options);
     for (const auto& h : hyps) {

@@ -239,7 +239,7 @@ nlohmann::json average_checkpoints(const std::vector<std::string>& paths, Transf
   auto tensors = model_tensors(model);
   std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
   std::map<std::string, torch::Tensor> sums;
-  for (const auto& [name, tensor] : tensors) sums[name] = tensor.detach().to(torch::kFloat64).clone();
+  for (const auto& [name, tensor] : tensors) sums[name] = tensor.detach().to(torch::kCPU, torch::kFloat64).clone();
   const auto first = nlohmann::json::parse(read_file((fs::path(paths[0]) / "MANIFEST.json").string()));
   for (size_t k = 1; k < paths.size(); ++k) {
     if (auto problem = verify_checkpoint(paths[k])) throw InputError(fmt::format("{}: invalid checkpoint: {}", paths[k], *problem));

@@ -3,6 +3,10 @@
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL  // CUDA builds (CMakeLists.txt): gradients of GPU runs are all-reduced by NCCL
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -10,13 +14,17 @@
 
 #include <fmt/format.h>
 
+#include "transformer/core/device.h"
 #include "transformer/errors.h"
 
 namespace qkv {
 
 struct Distributed::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;  // scalars, barriers, and gradients on the CPU
+#ifdef USE_C10D_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // gradients on GPUs
+#endif
 };
 
 Distributed::~Distributed() = default;
@@ -76,6 +84,13 @@ std::unique_ptr<Distributed> Distributed::from_environment() {
     }
     gloo_options->threads = 1;
     d->group_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(d->group_->store, int(d->rank_), int(d->world_), gloo_options);
+#ifdef USE_C10D_NCCL
+    if (compute_device().is_cuda()) {
+      // Its own key space in the store, beside Gloo's.
+      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("nccl", d->group_->store);
+      d->group_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, int(d->rank_), int(d->world_));
+    }
+#endif
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("rank {} of {}: rendezvous at {}:{} failed: {}", d->rank_, d->world_, address, port,
                                          std::string(e.what()).substr(0, std::string(e.what()).find('\n'))));
@@ -98,7 +113,15 @@ void Distributed::average_gradients(const std::vector<torch::Tensor>& params) co
     std::vector<torch::Tensor> flat_parts;
     for (size_t i = first; i < last; ++i) flat_parts.push_back(grads[i].reshape({-1}));
     std::vector<torch::Tensor> bucket{torch::cat(flat_parts)};
+#ifdef USE_C10D_NCCL
+    if (group_->nccl && bucket[0].is_cuda()) {
+      group_->nccl->allreduce(bucket)->wait();
+    } else {
+      group_->gloo->allreduce(bucket)->wait();
+    }
+#else
     group_->gloo->allreduce(bucket)->wait();
+#endif
     bucket[0].div_(double(world_));
     int64_t offset = 0;
     for (size_t i = first; i < last; ++i) {

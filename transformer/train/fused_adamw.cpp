@@ -30,6 +30,10 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
         states[key] = std::move(fresh);
       }
       auto& s = static_cast<torch::optim::AdamWParamState&>(*states[key]);
+      if (s.exp_avg().device() != p.device()) {  // a checkpoint's state is read onto the CPU
+        s.exp_avg(s.exp_avg().to(p.device()));
+        s.exp_avg_sq(s.exp_avg_sq().to(p.device()));
+      }
       s.step(s.step() + 1);
       const double correction1 = 1.0 - std::pow(beta1, double(s.step()));
       const double correction2 = 1.0 - std::pow(beta2, double(s.step()));

@@ -1,5 +1,5 @@
-// Mixed precision: bf16 autocast on CPU (and CUDA when built with it) for a scope, and the
-// number of intra-op threads.
+// Mixed precision: bf16 autocast for a scope on the compute device (CPU or CUDA), and the number
+// of intra-op threads.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,8 @@
 
 namespace qkv {
 
-// kAuto becomes kBf16 where the CPU has native bf16 arithmetic (avx512_bf16 or AMX), else kFp32.
+// kAuto becomes kBf16 on a GPU and where the CPU has native bf16 arithmetic (avx512_bf16 or
+// AMX), else kFp32.
 Precision resolve_precision(Precision precision);
 
 class AutocastScope {
@@ -19,7 +20,7 @@ class AutocastScope {
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
-  bool enabled_ = false, previous_ = false;
+  bool enabled_ = false, cuda_ = false, previous_ = false;
 };
 
 // Sets LibTorch's intra-op threads: `threads`, or all cores when 0. Returns the number set.
