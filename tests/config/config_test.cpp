@@ -89,6 +89,7 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
       {"rnn with a position scheme", replace(replace(good, "  family: gpt", "  family: rnn"), "  kind: causal_lm", "  kind: translate"), R"(:10:5: model.position.scheme: rnn reads positions through its recurrence; expected none, found rope)"},
       {"parallel data without languages", replace(replace(replace(good, "  family: gpt", "  family: seq2seq"), "  kind: causal_lm", "  kind: translate"), "  train: data/web/valid.txt", "  train: data/web/valid.txt\n  format: parallel"), R"(:14:1: data.source: required by format parallel)"},
       {"a training subset for language modelling", replace(good, "  train: data/web/valid.txt", "  train: data/web/valid.txt\n  train_examples: 100"), R"(:16:3: data.train_examples: applies to the labelled tasks \(classify, pair, choice\), not causal_lm)"},
+      {"pooling for language modelling", replace(good, "  d_ff: 64", "  d_ff: 64\n  pool: mean"), R"(:9:3: model.pool: applies to the labelled tasks \(classify, pair, choice\), not causal_lm)"},
       {"averaging more than is kept", replace(good, "  warmup: 1", "  warmup: 1\n  average_last: 5"), R"(:24:3: train.average_last: applies to task translate only)"},
       {"negative dropout", replace(good, "  d_ff: 64", "  d_ff: 64\n  dropout: -0.1"), R"(:9:12: model.dropout: expected a number in \[0, 0.95\], found -0.1)"},
       {"not a number", replace(good, "  warmup: 1", "  warmup: 1\n  lr: 1e-3x"), R"(:24:7: train.lr: expected a number in \[0, 10\], found '1e-3x')"},

@@ -110,6 +110,33 @@ TEST_CASE("classification pools the first token for encoders and the last real t
   }
 }
 
+TEST_CASE("model.pool: mean averages the real tokens and ignores padding; first and last override the family", "[models]") {
+  for (auto family : {Family::kBert, Family::kGpt}) {
+    auto hidden = torch::randn({2, 6, 32});
+    auto keep = torch::ones({2, 6}, torch::kBool);
+    keep[1].narrow(0, 4, 2).fill_(false);  // the second row has 4 real tokens
+    auto config = test::small_config(family, PositionKind::kSinusoidal);
+    config.num_classes = 3;
+    config.pool = Pooling::kMean;
+    auto model = make_model(config, 50);
+    auto mean = model->pool(hidden, keep);
+    REQUIRE(mean.sizes() == torch::IntArrayRef({2, 32}));
+    CHECK(torch::allclose(mean[0], hidden[0].mean(0), 1e-6, 1e-6));
+    CHECK(torch::allclose(mean[1], hidden[1].narrow(0, 0, 4).mean(0), 1e-6, 1e-6));
+    auto padded = hidden.clone();
+    padded[1].narrow(0, 4, 2).fill_(1e6);  // what padding holds does not matter
+    CHECK(torch::allclose(model->pool(padded, keep), mean));
+    CHECK_FALSE(torch::allclose(mean[1], hidden[1].mean(0), 1e-3, 1e-3));
+
+    config.pool = Pooling::kFirst;
+    CHECK(torch::equal(make_model(config, 50)->pool(hidden, keep), hidden.select(1, 0)));
+    config.pool = Pooling::kLast;
+    auto last = make_model(config, 50)->pool(hidden, keep);
+    CHECK(torch::equal(last[0], hidden[0][5]));
+    CHECK(torch::equal(last[1], hidden[1][3]));
+  }
+}
+
 TEST_CASE("models that differ in their position scheme start with equal shared parameters", "[models]") {
   auto rope = make_model(test::small_config(Family::kGpt, PositionKind::kRope), 50, 3);
   auto t5 = make_model(test::small_config(Family::kGpt, PositionKind::kT5), 50, 3);

@@ -12,6 +12,11 @@ const Choices<InitScheme>& init_choices() {
   static const Choices<InitScheme> c{{"gpt2", InitScheme::kGpt2}, {"xavier", InitScheme::kXavier}};
   return c;
 }
+const Choices<Pooling>& pooling_choices() {
+  static const Choices<Pooling> c{
+      {"auto", Pooling::kAuto}, {"first", Pooling::kFirst}, {"last", Pooling::kLast}, {"mean", Pooling::kMean}};
+  return c;
+}
 const Choices<TaskKind>& task_choices() {
   static const Choices<TaskKind> c{{"causal_lm", TaskKind::kCausalLm},
                                    {"masked_lm", TaskKind::kMaskedLm},

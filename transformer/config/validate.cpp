@@ -229,6 +229,9 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
                   fmt::format("rnn splits d_model between the encoder's two directions; expected an even number, found {}", m.d_model));
   }
 
+  rules.require(m.pool == Pooling::kAuto || is_labelled(e.task.kind), "model.pool",
+                fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
+
   const TaskConfig& task = e.task;
   // Task options that belong to another kind are reported, not ignored.
   for (const auto& key : section_keys(task)) {

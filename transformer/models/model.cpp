@@ -197,7 +197,14 @@ torch::Tensor TransformerModelImpl::token_loss(const torch::Tensor& hidden, cons
 }
 
 torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {
-  if (config_.family == Family::kBert) return hidden.select(1, 0);  // (B, C)
+  Pooling how = config_.pool;
+  if (how == Pooling::kAuto) how = config_.family == Family::kBert ? Pooling::kFirst : Pooling::kLast;
+  if (how == Pooling::kFirst) return hidden.select(1, 0);  // (B, C)
+  if (how == Pooling::kMean) {
+    if (!keep.defined()) return hidden.mean(1);
+    auto weight = keep.to(hidden.dtype()).unsqueeze(-1);                 // (B, T, 1)
+    return (hidden * weight).sum(1) / weight.sum(1).clamp_min(1.0);      // (B, C)
+  }
   auto last = keep.defined() ? keep.to(torch::kLong).sum(1) - 1
                              : torch::full({hidden.size(0)}, hidden.size(1) - 1, torch::dtype(torch::kLong).device(hidden.device()));
   return hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);  // (B, C)

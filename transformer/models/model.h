@@ -50,8 +50,9 @@ class TransformerModelImpl : public torch::nn::Module {
   // count for nothing), through the fused output-layer loss (core/cross_entropy.h).
   torch::Tensor token_loss(const torch::Tensor& hidden, const torch::Tensor& targets, int64_t ignore_index,
                            double label_smoothing = 0.0);
-  // The sequence's representation for heads (B, C): the first token for encoders, the last real
-  // token for decoders (GPT-1's extract token).
+  // The sequence's representation for heads (B, C), by model.pool: by default the first token for
+  // encoders and the last real token for decoders (GPT-1's extract token); or the mean of the
+  // real tokens (keep marks them).
   torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& keep);
   // Class logits (B, N) of pooled representations (B, C).
   torch::Tensor classify(const torch::Tensor& pooled);

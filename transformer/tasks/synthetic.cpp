@@ -77,7 +77,7 @@ TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator
       input = torch::cat({x, column(rows, kPlus), y}, 1);
       break;
     }
-    case TaskKind::kCausalLm:
+    default:
       TORCH_CHECK(false, "not a synthetic task");
   }
   input = input + kFirstSymbol;

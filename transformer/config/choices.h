@@ -1,0 +1,94 @@
+// The vocabulary of experiment files: the enums their keys take, the name tables that spell them,
+// the bounds a numeric field is read with, and which keys apply to which scheme, task or format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transformer/core/kinds.h"
+
+namespace qkv {
+
+enum class Family { kGpt, kBert, kSeq2Seq, kRnn };  // rnn: the LSTM baseline for translation
+enum class InitScheme { kGpt2, kXavier };
+// What a classification head reads: auto is the first token for bert and the last real token for
+// gpt; mean averages the real tokens' hidden states.
+enum class Pooling { kAuto, kFirst, kLast, kMean };
+enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
+// Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
+inline bool is_synthetic(TaskKind kind) {
+  return kind == TaskKind::kCopy || kind == TaskKind::kReverse || kind == TaskKind::kAddition;
+}
+// Tasks that read labelled examples (a label, a score or a choice per example) through a head.
+inline bool is_labelled(TaskKind kind) {
+  return kind == TaskKind::kClassify || kind == TaskKind::kPair || kind == TaskKind::kChoice;
+}
+// Formats of data files: plain text (one sentence or verse per line), the GLUE tasks' TSV files as
+// distributed, SNLI/MNLI JSONL, generic TSV/CSV/JSONL with configured columns, line-aligned
+// parallel text (PREFIX.SRC and PREFIX.TGT).
+enum class DataFormat {
+  kText, kGlueCola, kGlueSst2, kGlueMrpc, kGlueQqp, kGlueStsb, kGlueMnli, kGlueQnli, kGlueRte, kGlueWnli,
+  kSnli, kTsv, kCsv, kJsonl, kParallel
+};
+enum class OnError { kStrict, kSkip };  // bad data lines: stop at the first, or drop and count
+enum class NanPolicy { kHalt, kSkip };  // a non-finite loss or gradient: stop, or skip the step
+enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
+enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
+enum class DeviceKind { kAuto, kCpu, kCuda };  // auto: the GPU when LibTorch sees one
+enum class TokenizerType { kUnigram, kBpe };
+
+// Name tables for enums, as written in experiment files.
+template <class E>
+using Choices = std::vector<std::pair<const char*, E>>;
+const Choices<Family>& family_choices();
+const Choices<InitScheme>& init_choices();
+const Choices<Pooling>& pooling_choices();
+const Choices<TaskKind>& task_choices();
+const Choices<DataFormat>& data_format_choices();
+const Choices<OnError>& on_error_choices();
+const Choices<NanPolicy>& nan_policy_choices();
+const Choices<Schedule>& schedule_choices();
+const Choices<Precision>& precision_choices();
+const Choices<DeviceKind>& device_choices();
+const Choices<TokenizerType>& tokenizer_type_choices();
+const Choices<PositionKind>& position_choices();
+const Choices<NormKind>& norm_kind_choices();
+const Choices<Activation>& activation_choices();
+const Choices<bool>& norm_placement_choices();  // pre -> true, post -> false
+
+template <class E>
+const char* choice_name(const Choices<E>& choices, E value) {
+  for (const auto& [name, v] : choices)
+    if (v == value) return name;
+  return "?";
+}
+
+// Bounds of a numeric field; a field marked required has no default.
+struct Spec {
+  double min = -1e300, max = 1e300;
+  bool required = false;
+  const char* help = "";
+  Spec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  Spec& at_least(double lo) { min = lo; return *this; }
+  Spec& need() { required = true; return *this; }
+  Spec& doc(const char* text) { help = text; return *this; }
+};
+
+inline bool is_glue(DataFormat f) { return f >= DataFormat::kGlueCola && f <= DataFormat::kGlueWnli; }
+
+// Whether a key of model.position applies to a scheme ("scheme" applies to all).
+bool position_option_applies(PositionKind scheme, const std::string& key);
+PositionKind position_option_owner(const std::string& key);  // kNone: every scheme's
+
+// Whether a key of the data section applies to a format, and the formats it applies to.
+bool data_option_applies(DataFormat format, const std::string& key);
+std::string data_option_owners(const std::string& key);
+
+// Whether a key of the task section applies to a task kind ("kind" applies to every kind).
+bool task_option_applies(TaskKind kind, const std::string& key);
+// The kinds a task key applies to, for messages ("copy, reverse").
+std::string task_option_owners(const std::string& key);
+
+}  // namespace qkv

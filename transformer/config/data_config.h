@@ -1,0 +1,85 @@
+// The data and tokenizer sections of an experiment file: where the examples are and how they are read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "transformer/config/choices.h"
+
+namespace qkv {
+
+// Label names of a format's label column in class order (the GLUE tasks, SNLI); empty otherwise.
+std::vector<std::string> default_labels(DataFormat format);
+
+// Where the fields of an example are in a TSV/CSV file (column names with a header, 0-based
+// numbers without) or a JSONL object (field names).
+struct ColumnsConfig {
+  std::string text, text_b, label;   // classify: text; pair: text and text_b; choice: text (context)
+  std::vector<std::string> choices;  // choice: one column per candidate (JSONL: one list field)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("text", text, Spec().doc("first text (sentence, premise, question, context)"));
+    v.field("text_b", text_b, Spec().doc("second text of a pair"));
+    v.field("label", label, Spec().doc("label, score or index of the right choice"));
+    v.field("choices", choices, Spec().doc("candidates of a choice task"));
+  }
+};
+
+struct DataConfig {
+  std::string train, valid, test;
+  DataFormat format = DataFormat::kText;
+  ColumnsConfig columns;
+  bool header = true;             // tsv, csv: the first line names the columns
+  std::string source, target;     // parallel: language suffixes, files PREFIX.SOURCE and PREFIX.TARGET
+  OnError on_error = OnError::kStrict;
+  double max_skipped = 0.01;      // skip: most lines of a file that may be dropped, as a fraction
+  int64_t max_line_bytes = 1 << 20;
+  int64_t train_examples = 0;     // labelled tasks: train on a fixed random subset this large; 0: all
+
+  template <class V>
+  void visit(V& v) {
+    v.path("train", train, Spec().doc("required by text tasks"));
+    v.path("valid", valid, Spec());
+    v.path("test", test, Spec());
+    v.choice("format", format, data_format_choices(),
+             Spec().doc("text|glue/cola|glue/sst2|glue/mrpc|glue/qqp|glue/stsb|glue/mnli|glue/qnli|glue/rte|glue/wnli|"
+                        "snli|tsv|csv|jsonl|parallel"));
+    v.section("columns", columns, Spec().doc("tsv, csv, jsonl: where each field is"));
+    v.field("header", header, Spec().doc("tsv, csv: the first line names the columns"));
+    v.field("source", source, Spec().doc("parallel: source language suffix (train: PREFIX -> PREFIX.SOURCE)"));
+    v.field("target", target, Spec().doc("parallel: target language suffix"));
+    v.choice("on_error", on_error, on_error_choices(), Spec().doc("strict|skip: stop at a bad line, or drop and count"));
+    v.field("max_skipped", max_skipped, Spec().range(0.0, 1.0).doc("skip: largest fraction of a file's lines dropped"));
+    v.field("max_line_bytes", max_line_bytes, Spec().range(16, 1 << 30).doc("longer lines are errors"));
+    v.field("train_examples", train_examples,
+            Spec().range(0, int64_t(1) << 40).doc("labelled tasks: train on a fixed random subset of this many examples "
+                                                  "(the same subset for every seed); 0: all"));
+  }
+};
+
+struct TokenizerConfig {
+  std::string model;  // trained on data.train when missing
+  std::string target_model;  // translate: separate target-language model; empty: one joint model
+  int64_t vocab_size = 8000;
+  TokenizerType type = TokenizerType::kUnigram;
+  double character_coverage = 1.0;
+  int64_t max_sentences = 200000;  // sentences sampled for training
+
+  template <class V>
+  void visit(V& v) {
+    v.path("model", model, Spec().doc("SentencePiece model; required by text tasks"));
+    v.path("target_model", target_model, Spec().doc("translate: target-side model; empty: model is joint"));
+    v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
+    v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));
+    v.field("character_coverage", character_coverage, Spec().range(0.9, 1.0));
+    v.field("max_sentences", max_sentences, Spec().range(100, 1e9));
+  }
+};
+
+// The files behind one split's path: the path itself, or PREFIX.SOURCE and PREFIX.TARGET for
+// parallel data.
+std::vector<std::string> split_files(const DataConfig& data, const std::string& path);
+
+}  // namespace qkv

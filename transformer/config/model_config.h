@@ -1,0 +1,77 @@
+// The model section of an experiment file: the family, its shape and the position scheme.
+#pragma once
+
+#include <cstdint>
+
+#include "transformer/config/choices.h"
+
+namespace qkv {
+
+struct PositionConfig {
+  PositionKind scheme = PositionKind::kNone;
+  int64_t clip = 16;
+  int64_t buckets = 32;
+  int64_t max_distance = 128;
+  double base = 10000.0;
+  double fraction = 1.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("scheme", scheme, position_choices(), Spec().need().doc("none|sinusoidal|learned|shaw|t5|rope|alibi"));
+    v.field("clip", clip, Spec().range(1, 4096).doc("shaw: relative distances clipped to [-clip, clip]"));
+    v.field("buckets", buckets, Spec().range(2, 4096).doc("t5: number of buckets"));
+    v.field("max_distance", max_distance, Spec().range(2, 1 << 20).doc("t5: distance of the last bucket"));
+    v.field("base", base, Spec().range(2, 1e9).doc("rope: frequency base"));
+    v.field("fraction", fraction, Spec().range(0.0, 1.0).doc("rope: fraction of each head's dims rotated"));
+  }
+};
+
+struct ModelConfig {
+  Family family = Family::kGpt;
+  int64_t layers = 2;
+  int64_t decoder_layers = 0;  // seq2seq decoder depth; 0: same as layers
+  int64_t d_model = 128;
+  int64_t heads = 4;
+  int64_t d_ff = 512;
+  double dropout = 0.1;              // residual dropout
+  double attention_dropout = -1.0;   // -1: same as dropout
+  double embedding_dropout = -1.0;   // -1: same as dropout
+  bool pre_norm = true;
+  NormKind norm_type = NormKind::kLayerNorm;
+  Activation activation = Activation::kGelu;
+  bool bias = true;
+  bool tie_embeddings = true;
+  bool scale_embeddings = false;  // multiply embeddings by sqrt(d_model) (Vaswani et al. 3.4)
+  InitScheme init = InitScheme::kGpt2;
+  int64_t max_len = 512;
+  int64_t num_classes = 0;  // classification head; 0: none
+  Pooling pool = Pooling::kAuto;  // what the classification head reads
+  PositionConfig position;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("family", family, family_choices(), Spec().need().doc("gpt|bert|seq2seq|rnn"));
+    v.field("layers", layers, Spec().range(1, 512));
+    v.field("decoder_layers", decoder_layers, Spec().range(0, 512).doc("seq2seq decoder depth, 0: layers"));
+    v.field("d_model", d_model, Spec().range(1, 1 << 16));
+    v.field("heads", heads, Spec().range(1, 1024));
+    v.field("d_ff", d_ff, Spec().range(1, 1 << 18));
+    v.field("dropout", dropout, Spec().range(0.0, 0.95));
+    v.field("attention_dropout", attention_dropout, Spec().range(-1.0, 0.95).doc("-1: same as dropout"));
+    v.field("embedding_dropout", embedding_dropout, Spec().range(-1.0, 0.95).doc("-1: same as dropout"));
+    v.choice("norm", pre_norm, norm_placement_choices(), Spec().doc("pre|post"));
+    v.choice("norm_type", norm_type, norm_kind_choices(), Spec().doc("layernorm|rmsnorm"));
+    v.choice("activation", activation, activation_choices(), Spec().doc("relu|gelu|swiglu"));
+    v.field("bias", bias, Spec().doc("biases in linear layers and LayerNorm"));
+    v.field("tie_embeddings", tie_embeddings, Spec());
+    v.field("scale_embeddings", scale_embeddings, Spec());
+    v.choice("init", init, init_choices(), Spec().doc("gpt2|xavier"));
+    v.field("max_len", max_len, Spec().range(1, 1 << 20));
+    v.field("num_classes", num_classes, Spec().range(0, 1 << 20));
+    v.choice("pool", pool, pooling_choices(),
+             Spec().doc("auto|first|last|mean: what a classification head reads; auto: first token (bert), last real token (gpt)"));
+    v.section("position", position, Spec().need());
+  }
+};
+
+}  // namespace qkv
