@@ -5,6 +5,8 @@
 #                     train/valid/test (valid: Ruth, Jonah, Philippians, 1 John; test: Esther, Joel,
 #                     Colossians, James), and verses.tsv for aligning versions.
 #   data/kjv/         King James Version (sword-text-kjv), the same way.
+#   data/bible/       WEB and KJV together, {train,valid,test}.txt (the same held-out books), for
+#                     masked-LM pretraining on both styles of English.
 #   data/sparv/       Reina-Valera 1909 (sword-text-sparv), the same way.
 #   data/es-en/       Spanish-English verse pairs, {train,valid,test}.{es,en} (scripts/parallel_bible.py).
 #   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
@@ -21,6 +23,14 @@ bible() {  # MODULE DIR
 bible engWEB2015eb data/web
 bible engKJV2006eb data/kjv
 bible spaRV1909eb data/sparv
+
+if [ ! -s data/bible/test.txt ]; then
+  mkdir -p data/bible
+  for split in train valid test; do
+    cat data/kjv/$split.txt data/web/$split.txt >data/bible/$split.txt.tmp
+    mv data/bible/$split.txt.tmp data/bible/$split.txt
+  done
+fi
 
 if [ ! -s data/es-en/test.en ]; then
   python3 scripts/parallel_bible.py data/sparv/verses.tsv data/web/verses.tsv data/es-en es en
