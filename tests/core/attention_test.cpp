@@ -8,6 +8,7 @@
 #include "helpers.h"
 #include "transformer/core/attention.h"
 #include "transformer/core/mask.h"
+#include "transformer/core/relative.h"
 
 using namespace qkv;
 
@@ -115,10 +116,11 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
   po.heads = 4;
   po.layers = 1;
   po.causal = causal;
-  po.clip = 3;
+  po.clip = kind == PositionKind::kShaw ? GENERATE(3, 12) : 3;  // T = 9: inside the window and wider than it
   po.buckets = 8;
   po.max_distance = 12;
   po.fraction = 0.5;
+  CAPTURE(po.clip);
   auto scheme = make_position_scheme(po);
   if (kind == PositionKind::kT5) {
     torch::NoGradGuard g;
@@ -149,6 +151,89 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
       if (keep[b][t].item<bool>()) {
         CHECK(torch::allclose(got[b][t], want[b][t], 1e-5, 1e-5));
       }
+}
+
+TEST_CASE("Shaw's row kernels equal a gather and a scatter by distance index, values and gradients", "[core]") {
+  // (clip, queries, first query position, keys): square grids, a cached decoding step, a block of
+  // queries after the cache, more keys than queries, no window, a window wider than the grid.
+  const auto [clip, q_len, q_offset, k_len] =
+      GENERATE(std::make_tuple(2, 5, 0, 5), std::make_tuple(3, 1, 8, 9), std::make_tuple(4, 3, 6, 9),
+               std::make_tuple(2, 4, 0, 9), std::make_tuple(0, 5, 0, 5), std::make_tuple(20, 4, 0, 4));
+  CAPTURE(clip, q_len, q_offset, k_len);
+  const int64_t buckets = 2 * clip + 1, shift = -q_offset;  // keys start at position 0
+  auto i = torch::arange(q_offset, q_offset + q_len).unsqueeze(1);
+  auto j = torch::arange(k_len).unsqueeze(0);
+  auto index = ((j - i).clamp(-clip, clip) + clip).expand({2, 3, q_len, k_len});
+  torch::manual_seed(7);
+  auto per_distance = torch::randn({2, 3, q_len, buckets}, torch::kFloat64).requires_grad_(true);
+  auto per_pair = torch::randn({2, 3, q_len, k_len}, torch::kFloat64).requires_grad_(true);
+  auto up_pair = torch::randn({2, 3, q_len, k_len}, torch::kFloat64);
+  auto up_distance = torch::randn({2, 3, q_len, buckets}, torch::kFloat64);
+
+  auto spread = spread_by_distance(per_distance, k_len, shift, clip);
+  auto gathered = per_distance.gather(-1, index);
+  CHECK(torch::allclose(spread, gathered));
+  auto g_kernel = torch::autograd::grad({(spread * up_pair).sum()}, {per_distance})[0];
+  auto g_gather = torch::autograd::grad({(gathered * up_pair).sum()}, {per_distance})[0];
+  CHECK(torch::allclose(g_kernel, g_gather));
+
+  auto collected = collect_by_distance(per_pair, shift, clip);
+  auto scattered = torch::zeros({2, 3, q_len, buckets}, torch::kFloat64).scatter_add(-1, index, per_pair);
+  CHECK(torch::allclose(collected, scattered));
+  auto c_kernel = torch::autograd::grad({(collected * up_distance).sum()}, {per_pair})[0];
+  auto c_scatter = torch::autograd::grad({(scattered * up_distance).sum()}, {per_pair})[0];
+  CHECK(torch::allclose(c_kernel, c_scatter));
+
+  // bf16, as under autocast: sums accumulate in float32, so they match the float64 ones to bf16 rounding.
+  auto collected16 = collect_by_distance(per_pair.detach().to(torch::kBFloat16), shift, clip).to(torch::kFloat64);
+  CHECK(torch::allclose(collected16, scattered.detach(), 1e-2, 1e-2));
+}
+
+TEST_CASE("Shaw's row kernels and the gathered path give the same attention, outputs and gradients", "[core]") {
+  const int64_t clip = GENERATE(1, 3, 8, 20);  // T = 9: narrow windows, exactly T - 1, wider
+  const bool causal = GENERATE(false, true);
+  CAPTURE(clip, causal);
+  PositionOptions po;
+  po.kind = PositionKind::kShaw;
+  po.d_model = 16;
+  po.heads = 4;
+  po.layers = 1;
+  po.clip = clip;
+  AttentionOptions ao;
+  ao.d_model = 16;
+  ao.heads = 4;
+  ao.dropout = 0.0;
+  const int64_t B = 2, T = 9;
+  auto keep = torch::ones({B, T}, torch::kBool);
+  keep[1].narrow(0, 5, 4).fill_(false);
+  torch::manual_seed(5);
+  auto x0 = torch::randn({B, T, 16});
+  auto upstream = torch::randn({B, T, 16});
+  std::vector<torch::Tensor> outs, grads;
+  for (const bool kernels : {true, false}) {
+    torch::manual_seed(4);
+    auto scheme = make_position_scheme(po);
+    {
+      torch::NoGradGuard g;
+      for (auto& p : scheme->parameters()) p.normal_(0, 1);  // make the tables matter
+    }
+    MultiHeadAttention mha(ao);
+    auto signals = scheme->signals(T, 0, T, 0, torch::kCPU);
+    REQUIRE(signals.rel_clip == clip);
+    if (!kernels) signals.rel_clip = -1;  // the gather and scatter path, as on a GPU
+    AttentionInputs in;
+    in.signals = &signals;
+    in.keep_mask = build_keep_mask(keep, causal, T, T, 0, torch::kCPU);
+    auto x = x0.clone().requires_grad_(true);
+    auto out = mha->forward(x, {}, in);
+    (out * upstream).sum().backward();
+    outs.push_back(out.detach());
+    grads.push_back(x.grad());
+    for (auto& p : scheme->parameters()) grads.push_back(p.grad());
+  }
+  CHECK(torch::allclose(outs[0], outs[1], 1e-5, 1e-5));
+  REQUIRE(grads.size() == 6);
+  for (size_t i = 0; i < 3; ++i) CHECK(torch::allclose(grads[i], grads[i + 3], 1e-5, 1e-5));
 }
 
 TEST_CASE("the fused attention path equals the reference path", "[core]") {

@@ -2,6 +2,7 @@
 // fused scaled-dot-product paths, and the KV cache.
 #include "transformer/core/attention.h"
 #include "transformer/core/dropout.h"
+#include "transformer/core/relative.h"
 
 #include <torch/version.h>
 
@@ -46,12 +47,15 @@ torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k, c
   const auto qs = q * scale;                               // scaling q costs Dh per query, scaling scores Tk
   auto scores = torch::matmul(qs, k.transpose(-2, -1));  // (B, H, Tq, Tk)
   if (sig && sig->rel_index.defined()) {
-    // Shaw eq. 4: q_i . a^K_{clip(j-i)}, formed as q @ table^T (B, H, Tq, K) then gathered by
+    // Shaw eq. 4: q_i . a^K_{clip(j-i)}, formed as q @ table^T (B, H, Tq, K) then placed by
     // distance, so no (Tq, Tk, Dh) tensor is built.
-    auto table = sig->rel_keys.at(in.layer).to(q.dtype());                            // (K, Dh)
-    auto q_rel = torch::matmul(qs, table.t());                                         // (B, H, Tq, K)
-    auto index = sig->rel_index.expand({q.size(0), q.size(1), q.size(2), k.size(2)});  // (B, H, Tq, Tk)
-    scores.add_(q_rel.gather(-1, index));
+    auto table = sig->rel_keys.at(in.layer).to(q.dtype());  // (K, Dh)
+    auto q_rel = torch::matmul(qs, table.t());               // (B, H, Tq, K)
+    if (sig->rel_clip >= 0 && q.device().is_cpu()) {
+      scores.add_(spread_by_distance(q_rel, k.size(2), sig->rel_shift, sig->rel_clip));
+    } else {  // elsewhere: gathered by index
+      scores.add_(q_rel.gather(-1, sig->rel_index.expand({q.size(0), q.size(1), q.size(2), k.size(2)})));
+    }
   }
   // In place: the scores are the matmul's own output, which its backward does not need.
   if (sig && sig->score_bias.defined()) scores.add_(sig->score_bias);  // (1|B, H, Tq, Tk)
@@ -72,11 +76,15 @@ torch::Tensor attend_reference(const torch::Tensor& q, const torch::Tensor& k, c
   auto out = torch::matmul(probs, v);  // (B, H, Tq, Dh)
   if (shaw) {
     // Shaw eq. 3: sum_j p_ij a^V_{clip(j-i)} = (probabilities summed per distance) @ table.
-    auto index = sig->rel_index.expand_as(probs);
-    auto per_distance = torch::zeros({probs.size(0), probs.size(1), probs.size(2), sig->rel_values.at(in.layer).size(0)},
-                                     probs.options())
-                            .scatter_add_(-1, index, probs);                        // (B, H, Tq, K)
-    out = out + torch::matmul(per_distance, sig->rel_values.at(in.layer).to(probs.dtype()));
+    torch::Tensor per_distance;  // (B, H, Tq, K)
+    if (sig->rel_clip >= 0 && probs.device().is_cpu()) {
+      per_distance = collect_by_distance(probs, sig->rel_shift, sig->rel_clip);
+    } else {
+      per_distance = torch::zeros({probs.size(0), probs.size(1), probs.size(2), sig->rel_values.at(in.layer).size(0)},
+                                  probs.options())
+                         .scatter_add_(-1, sig->rel_index.expand_as(probs), probs);
+    }
+    out.add_(torch::matmul(per_distance, sig->rel_values.at(in.layer).to(probs.dtype())));  // probs @ v keeps no output
   }
   return out;
 }

@@ -39,6 +39,7 @@ struct PositionSignals {
   torch::Tensor score_bias;                         // t5, alibi: (1, H, Tq, Tk), float32
   torch::Tensor rel_index;                          // shaw: (Tq, Tk) int64, clip(j - i) + clip
   std::vector<torch::Tensor> rel_keys, rel_values;  // shaw: per layer, (K, Dh)
+  int64_t rel_clip = -1, rel_shift = 0;  // shaw: c, and key 0's position minus query 0's (row kernels)
 };
 
 class PositionSchemeImpl : public torch::nn::Module {

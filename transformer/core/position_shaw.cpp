@@ -29,6 +29,8 @@ class ShawImpl : public PositionSchemeImpl {
     out.rel_index = distance.clamp(-options_.clip, options_.clip) + options_.clip;    // (Tq, Tk)
     out.rel_keys = keys_;
     out.rel_values = values_;
+    out.rel_clip = options_.clip;
+    out.rel_shift = k_offset - q_offset;
     return out;
   }
 
