@@ -41,6 +41,37 @@ TEST_CASE("fused linear cross-entropy equals the unfused loss and its gradients"
   }
 }
 
+TEST_CASE("the float32 row kernels equal the float64 loss and gradients", "[core]") {
+  // Float32 logits on the CPU take the row kernels (their own exp, log-sum-exp per row); float64
+  // takes LibTorch's log-softmax. Wide rows, large logits and ignored targets included.
+  auto gen = at::detail::createCPUGenerator(6);
+  for (const double smoothing : {0.0, 0.1}) {
+    for (const bool with_bias : {false, true}) {
+      CAPTURE(smoothing, with_bias);
+      auto hidden64 = torch::randn({20, 16}, gen, torch::kFloat64) * 3;
+      auto weight64 = torch::randn({333, 16}, gen, torch::kFloat64);
+      auto bias64 = torch::randn({333}, gen, torch::kFloat64);
+      auto targets = torch::randint(333, {20}, gen, torch::kLong);
+      targets[5] = -100;
+      std::vector<torch::Tensor> losses, grads;
+      for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+        auto hidden = hidden64.to(dtype).clone().requires_grad_(true);
+        auto weight = weight64.to(dtype).clone().requires_grad_(true);
+        auto bias = with_bias ? bias64.to(dtype).clone().requires_grad_(true) : torch::Tensor();
+        auto loss = linear_cross_entropy(hidden, weight, bias, targets, -100, smoothing);
+        loss.backward();
+        losses.push_back(loss.to(torch::kFloat64));
+        grads.push_back(hidden.grad().to(torch::kFloat64));
+        grads.push_back(weight.grad().to(torch::kFloat64));
+        if (with_bias) grads.push_back(bias.grad().to(torch::kFloat64));
+      }
+      CHECK(losses[1].item<double>() == Approx(losses[0].item<double>()).epsilon(1e-5));
+      const size_t half = grads.size() / 2;
+      for (size_t i = 0; i < half; ++i) CHECK(torch::allclose(grads[half + i], grads[i], 1e-4, 1e-6));
+    }
+  }
+}
+
 TEST_CASE("fused cross-entropy under bf16 autocast stays near float32, gradients in the inputs' dtypes", "[core]") {
   auto gen = at::detail::createCPUGenerator(5);
   auto hidden = torch::randn({64, 32}, gen).requires_grad_(true);

@@ -1,5 +1,6 @@
 // Counter-hash dropout (see dropout.h).
 #include "transformer/core/dropout.h"
+#include "transformer/core/clones.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -38,11 +39,6 @@ __attribute__((always_inline)) inline void fill_mask(Bits* out, int64_t begin, i
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define QKV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define QKV_CLONES
-#endif
 
 QKV_CLONES void fill_mask16(uint16_t* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
                             uint16_t keep) {
