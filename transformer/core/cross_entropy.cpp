@@ -97,13 +97,14 @@ QKV_CLONES void exp_shifted(const float* __restrict x, float* __restrict out, in
   for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(x[i] - shift);
 }
 
-// (softmax - smoothing / V) * scale, in place over the row's logits.
-QKV_CLONES void softmax_grad(float* x, int64_t n, float lse, float offset, float scale) {
-  for (int64_t i = 0; i < n; ++i) x[i] = (exp_nonpositive(x[i] - lse) - offset) * scale;
+// (softmax - smoothing / V) * scale of a row's logits x, into out.
+QKV_CLONES void softmax_grad(const float* __restrict x, float* __restrict out, int64_t n, float lse, float offset,
+                             float scale) {
+  for (int64_t i = 0; i < n; ++i) out[i] = (exp_nonpositive(x[i] - lse) - offset) * scale;
 }
 
 // The row as float32: a view of float32 logits, or widened from bf16 into `buffer`.
-float* row_as_float(const torch::Tensor& logits, int64_t row, std::vector<float>& buffer) {
+const float* row_as_float(const torch::Tensor& logits, int64_t row, std::vector<float>& buffer) {
   const int64_t v = logits.size(1);
   if (logits.scalar_type() == torch::kFloat32) return logits.data_ptr<float>() + row * v;
   widen_bf16(reinterpret_cast<const uint16_t*>(logits.data_ptr<at::BFloat16>()) + row * v, buffer.data(), v);
@@ -150,9 +151,7 @@ torch::Tensor rows_backward(const torch::Tensor& logits, const torch::Tensor& ls
     std::vector<float> widened(static_cast<size_t>(v)), row(static_cast<size_t>(v));
     for (int64_t r = begin; r < end; ++r) {
       float* out = bf16 ? row.data() : grad.data_ptr<float>() + r * v;
-      const float* x = row_as_float(logits, r, widened);
-      if (out != x) std::memcpy(out, x, sizeof(float) * size_t(v));
-      softmax_grad(out, v, lse_in[r], e / float(v), scale_in[r]);
+      softmax_grad(row_as_float(logits, r, widened), out, v, lse_in[r], e / float(v), scale_in[r]);
       out[target[r]] -= (1 - e) * scale_in[r];
       if (bf16) narrow_bf16(out, reinterpret_cast<uint16_t*>(grad.data_ptr<at::BFloat16>()) + r * v, v);
     }

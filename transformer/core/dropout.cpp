@@ -39,7 +39,6 @@ __attribute__((always_inline)) inline void fill_mask(Bits* out, int64_t begin, i
   }
 }
 
-
 QKV_CLONES void fill_mask16(uint16_t* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
                             uint16_t keep) {
   fill_mask(out, begin, end, k1, k2, threshold, keep);
