@@ -137,3 +137,32 @@ TEST_CASE("early stopping, resuming a stopped run, and init_from mistakes", "[cl
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("init_from: no such run directory"));
 }
+
+TEST_CASE("next-sentence pretraining: its metrics, the pooler carried over, its head left behind", "[cli]") {
+  test::ScratchDir dir("nsp");
+  const std::string tok = fmt::format("--set tokenizer.model='{}'", dir / "spm.model");
+  const std::string pre = dir / "pre";
+  auto pretrain = test::run_qkv(fmt::format("train experiments/bert-pretrain-tiny.yaml {} --set train.steps=10 --set "
+                                            "task.sentence_objective=next --set model.pooler=true --set output='{}'",
+                                            tok, pre));
+  INFO(pretrain.output);
+  REQUIRE(pretrain.exit_code == 0);
+  CHECK_THAT(pretrain.output, Catch::Contains("sentence_accuracy"));
+
+  auto finetune = test::run_qkv(fmt::format("train experiments/bert-paraphrase-tiny.yaml {} --set init_from='{}' --set "
+                                            "model.pooler=true --set train.steps=2 --set output='{}'", tok, pre, dir / "ft"));
+  INFO(finetune.output);
+  REQUIRE(finetune.exit_code == 0);
+  const auto init = nlohmann::json::parse(std::ifstream(dir / "ft/init.json"));
+  CHECK(init["initialised"] == nlohmann::json::array({"classifier.weight", "classifier.bias"}));
+  const auto loaded = init["loaded"].get<std::vector<std::string>>();
+  CHECK(std::count(loaded.begin(), loaded.end(), "pooler.weight") == 1);
+  CHECK_THAT(init["skipped"].dump(), Catch::Contains("sentence_head.weight (not in this model)"));
+
+  // A format without pairs has nothing for the objective to learn from.
+  auto single = test::run_qkv(fmt::format("train experiments/bert-pretrain-tiny.yaml {} --set task.sentence_objective=order "
+                                          "--set data.format=glue/sst2 --set data.train=data/glue-sample/SST-2/train.tsv "
+                                          "--set data.valid= --set output='{}'", tok, dir / "single"));
+  CHECK(single.exit_code == 2);
+  CHECK_THAT(single.output, Catch::Contains("task.sentence_objective: order holds no sentence pairs"));
+}

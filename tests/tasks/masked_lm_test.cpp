@@ -101,3 +101,49 @@ TEST_CASE("packed lines: [CLS] a [SEP] b [SEP] within the length, segments 0 the
   for (const auto& l : lines) all += int64_t(l.size());
   CHECK(pieces == all - (100 - 30));  // only the overlong line lost pieces: alone, it keeps 32 - 2
 }
+
+TEST_CASE("sentence objectives: next draws b from elsewhere, order swaps, half the time each", "[tasks]") {
+  // Row i is a = {i}, b = {1000 + i}: every piece says where it came from.
+  std::vector<TextPair> split;
+  for (int i = 0; i < 200; ++i) split.push_back({{i}, {1000 + i}});
+  split[7].b.clear();  // a single segment: no label
+  for (auto objective : {SentenceObjective::kNext, SentenceObjective::kOrder}) {
+    std::mt19937_64 rng(5);
+    int ones = 0, zeros = 0;
+    for (int round = 0; round < 10; ++round)
+      for (size_t row = 0; row < split.size(); ++row) {
+        TextPair pair;
+        const int64_t label = sentence_pair(row, split, objective, rng, pair);
+        CAPTURE(row, label);
+        if (row == 7) {
+          CHECK(label == kIgnore);
+          CHECK((pair.a == split[7].a && pair.b.empty()));
+          continue;
+        }
+        REQUIRE(pair.a.size() == 1);
+        REQUIRE(pair.b.size() == 1);
+        if (label == 1) {
+          ++ones;
+          CHECK((pair.a == split[row].a && pair.b == split[row].b));
+        } else {
+          REQUIRE(label == 0);
+          ++zeros;
+          if (objective == SentenceObjective::kOrder) {
+            CHECK((pair.a == split[row].b && pair.b == split[row].a));
+          } else {
+            CHECK(pair.a == split[row].a);
+            // Another row's b (or its a when it has none), never this row's or a neighbour's.
+            const int source = pair.b[0] >= 1000 ? pair.b[0] - 1000 : pair.b[0];
+            CHECK(std::abs(source - int(row)) >= 2);
+            CHECK((pair.b[0] >= 1000 || source == 7));
+          }
+        }
+      }
+    CHECK(ones + zeros == 1990);
+    CHECK(double(ones) / 1990 == Approx(0.5).margin(0.04));
+  }
+  std::mt19937_64 rng(5);
+  TextPair pair;
+  CHECK(sentence_pair(3, split, SentenceObjective::kNone, rng, pair) == kIgnore);
+  CHECK((pair.a == split[3].a && pair.b == split[3].b));
+}

@@ -29,6 +29,11 @@ const Choices<TaskKind>& task_choices() {
                                    {"addition", TaskKind::kAddition}};
   return c;
 }
+const Choices<SentenceObjective>& sentence_objective_choices() {
+  static const Choices<SentenceObjective> c{
+      {"none", SentenceObjective::kNone}, {"next", SentenceObjective::kNext}, {"order", SentenceObjective::kOrder}};
+  return c;
+}
 const Choices<DataFormat>& data_format_choices() {
   static const Choices<DataFormat> c{
       {"text", DataFormat::kText},          {"glue/cola", DataFormat::kGlueCola}, {"glue/sst2", DataFormat::kGlueSst2},
@@ -48,7 +53,9 @@ const Choices<NanPolicy>& nan_policy_choices() {
 }
 
 bool task_option_applies(TaskKind kind, const std::string& key) {
-  if (key == "mask_prob" || key == "mask_replace" || key == "mask_random" || key == "whole_word") return kind == TaskKind::kMaskedLm;
+  if (key == "mask_prob" || key == "mask_replace" || key == "mask_random" || key == "whole_word" ||
+      key == "sentence_objective" || key == "sentence_weight")
+    return kind == TaskKind::kMaskedLm;
   if (key == "labels" || key == "regression" || key == "positive") return kind == TaskKind::kClassify || kind == TaskKind::kPair;
   if (key == "lm_weight") return is_labelled(kind);
   if (key == "label_smoothing" || key == "beam" || key == "length_penalty" || key == "max_len_a" || key == "max_len_b")
@@ -158,7 +165,9 @@ std::vector<std::string> split_files(const DataConfig& data, const std::string& 
 std::vector<std::string> task_metric_names(const TaskConfig& task) {
   switch (task.kind) {
     case TaskKind::kCausalLm: return {"loss", "ppl"};
-    case TaskKind::kMaskedLm: return {"loss", "ppl", "accuracy"};
+    case TaskKind::kMaskedLm:
+      if (task.sentence_objective != SentenceObjective::kNone) return {"loss", "ppl", "accuracy", "sentence_loss", "sentence_accuracy"};
+      return {"loss", "ppl", "accuracy"};
     case TaskKind::kClassify:
     case TaskKind::kPair:
       if (task.regression) return {"loss", "pearson", "spearman", "mse"};

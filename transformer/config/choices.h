@@ -16,6 +16,10 @@ enum class InitScheme { kGpt2, kXavier };
 // What a classification head reads: auto is the first token for bert and the last real token for
 // gpt; mean averages the real tokens' hidden states.
 enum class Pooling { kAuto, kFirst, kLast, kMean };
+// masked_lm's sentence-pair objective on the pooled [CLS]: none; next (BERT's next-sentence
+// prediction: b is a random segment half the time); order (ALBERT's sentence order: a and b are
+// swapped half the time).
+enum class SentenceObjective { kNone, kNext, kOrder };
 enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
 // Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
 inline bool is_synthetic(TaskKind kind) {
@@ -46,6 +50,7 @@ const Choices<Family>& family_choices();
 const Choices<InitScheme>& init_choices();
 const Choices<Pooling>& pooling_choices();
 const Choices<TaskKind>& task_choices();
+const Choices<SentenceObjective>& sentence_objective_choices();
 const Choices<DataFormat>& data_format_choices();
 const Choices<OnError>& on_error_choices();
 const Choices<NanPolicy>& nan_policy_choices();

@@ -46,6 +46,8 @@ struct ModelConfig {
   int64_t max_len = 512;
   int64_t num_classes = 0;  // classification head; 0: none
   Pooling pool = Pooling::kAuto;  // what the classification head reads
+  bool pooler = false;            // a dense layer and tanh over the pooled representation (BERT's pooler)
+  bool sentence_head = false;     // masked_lm's two-way sentence-pair head; follows task.sentence_objective
   PositionConfig position;
 
   template <class V>
@@ -70,6 +72,7 @@ struct ModelConfig {
     v.field("num_classes", num_classes, Spec().range(0, 1 << 20));
     v.choice("pool", pool, pooling_choices(),
              Spec().doc("auto|first|last|mean: what a classification head reads; auto: first token (bert), last real token (gpt)"));
+    v.field("pooler", pooler, Spec().doc("a dense layer and tanh between the pooled representation and the heads (BERT's pooler)"));
     v.section("position", position, Spec().need());
   }
 };

@@ -18,6 +18,11 @@ struct TaskConfig {
   double mask_replace = 0.8;
   double mask_random = 0.1;
   bool whole_word = false;
+  // masked_lm: a loss on the pooled [CLS] telling whether b is a's own continuation (next, Devlin
+  // et al. 2019, 3.1 task 2) or in its own order (order, Lan et al. 2020, 4.2), added with weight
+  // sentence_weight to the masked-token loss.
+  SentenceObjective sentence_objective = SentenceObjective::kNone;
+  double sentence_weight = 1.0;
   // classify, pair, choice.
   std::vector<std::string> labels;  // label names in class order; empty: the format's own (glue/*)
   bool regression = false;          // classify, pair: predict a score (STS-B similarity)
@@ -44,6 +49,9 @@ struct TaskConfig {
     v.field("mask_replace", mask_replace, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by <mask>"));
     v.field("mask_random", mask_random, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by a random token"));
     v.field("whole_word", whole_word, Spec().doc("masked_lm: select whole words"));
+    v.choice("sentence_objective", sentence_objective, sentence_objective_choices(),
+             Spec().doc("masked_lm: none|next|order, a sentence-pair loss on [CLS]: b a random segment half the time (next) or a and b swapped (order)"));
+    v.field("sentence_weight", sentence_weight, Spec().range(0.0, 100.0).doc("masked_lm: weight of the sentence-pair loss"));
     v.field("labels", labels, Spec().doc("classify, pair, choice: label names in class order"));
     v.field("regression", regression, Spec().doc("classify, pair: predict a score instead of a label"));
     v.field("positive", positive, Spec().doc("classify, pair: the label F1 counts as positive"));

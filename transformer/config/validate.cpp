@@ -151,6 +151,7 @@ void validate_data(const Experiment& e, const Rules& rules) {
 void resolve(Experiment& e, const ConfigSources& sources) {
   Rules rules(sources);
   TaskConfig& task = e.task;
+  e.model.sentence_head = task.kind == TaskKind::kMaskedLm && task.sentence_objective != SentenceObjective::kNone;
   if (!is_labelled(task.kind)) return;
   if (task.labels.empty() && !task.regression && task.kind != TaskKind::kChoice) task.labels = default_labels(e.data.format);
   const int64_t classes = task.kind == TaskKind::kChoice || task.regression ? 1 : int64_t(task.labels.size());

@@ -82,6 +82,8 @@ TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vo
   if (config.num_classes > 0) {
     classifier_ = register_module("classifier", torch::nn::Linear(c, config.num_classes));
   }
+  if (config.pooler) pooler_ = register_module("pooler", torch::nn::Linear(c, c));
+  if (config.sentence_head) sentence_head_ = register_module("sentence_head", torch::nn::Linear(c, 2));
   initialise();
 }
 
@@ -197,6 +199,11 @@ torch::Tensor TransformerModelImpl::token_loss(const torch::Tensor& hidden, cons
 }
 
 torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {
+  auto pooled = pool_hidden(hidden, keep);  // (B, C)
+  return pooler_ ? torch::tanh(pooler_->forward(pooled)) : pooled;
+}
+
+torch::Tensor TransformerModelImpl::pool_hidden(const torch::Tensor& hidden, const torch::Tensor& keep) {
   Pooling how = config_.pool;
   if (how == Pooling::kAuto) how = config_.family == Family::kBert ? Pooling::kFirst : Pooling::kLast;
   if (how == Pooling::kFirst) return hidden.select(1, 0);  // (B, C)
@@ -213,6 +220,11 @@ torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torc
 torch::Tensor TransformerModelImpl::classify(const torch::Tensor& pooled) {
   TORCH_CHECK(classifier_, "model.num_classes is 0: this model has no classification head");
   return classifier_->forward(pooled);  // (B, N)
+}
+
+torch::Tensor TransformerModelImpl::sentence_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
+  TORCH_CHECK(sentence_head_, "this model has no sentence-pair head (task.sentence_objective is none)");
+  return sentence_head_->forward(pool(hidden, keep));  // (B, 2)
 }
 
 torch::Tensor TransformerModelImpl::class_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {

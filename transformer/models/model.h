@@ -52,10 +52,12 @@ class TransformerModelImpl : public torch::nn::Module {
                            double label_smoothing = 0.0);
   // The sequence's representation for heads (B, C), by model.pool: by default the first token for
   // encoders and the last real token for decoders (GPT-1's extract token); or the mean of the
-  // real tokens (keep marks them).
+  // real tokens (keep marks them). With model.pooler, then tanh(dense(.)).
   torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& keep);
   // Class logits (B, N) of pooled representations (B, C).
   torch::Tensor classify(const torch::Tensor& pooled);
+  // masked_lm's sentence-pair logits (B, 2) from hidden states (B, T, C): the head on pool().
+  torch::Tensor sentence_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
   // classify(pool(hidden, keep)).
   torch::Tensor class_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
 
@@ -68,6 +70,7 @@ class TransformerModelImpl : public torch::nn::Module {
 
  private:
   torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& segments, bool source = false);
+  torch::Tensor pool_hidden(const torch::Tensor& hidden, const torch::Tensor& keep);  // pool() before the pooler
   void initialise();
 
   ModelConfig config_;
@@ -83,6 +86,8 @@ class TransformerModelImpl : public torch::nn::Module {
   torch::nn::Linear mlm_transform_{nullptr};
   Norm mlm_norm_{nullptr};
   torch::nn::Linear classifier_{nullptr};
+  torch::nn::Linear pooler_{nullptr};         // model.pooler
+  torch::nn::Linear sentence_head_{nullptr};  // model.sentence_head
 };
 TORCH_MODULE(TransformerModel);
 

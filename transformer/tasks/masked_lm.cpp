@@ -68,20 +68,47 @@ std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens,
   return {inputs, targets};
 }
 
-std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines, const SpecialTokens& special,
-                                     int64_t max_len) {
+std::vector<TextPair> pack_pairs(const std::vector<std::vector<int>>& lines, int64_t max_len) {
   const int64_t room = max_len - 3;  // [CLS] a [SEP] b [SEP]
-  std::vector<EncodedInput> out;
+  std::vector<TextPair> out;
   for (size_t i = 0; i < lines.size();) {
-    std::vector<int> a(lines[i].begin(), lines[i].end()), b;
-    for (++i; i < lines.size() && int64_t(a.size() + lines[i].size()) <= room / 2; ++i) a.insert(a.end(), lines[i].begin(), lines[i].end());
-    if (i < lines.size() && int64_t(a.size()) < room) {
-      b.assign(lines[i].begin(), lines[i].end());
-      for (++i; i < lines.size() && int64_t(a.size() + b.size() + lines[i].size()) <= room; ++i) b.insert(b.end(), lines[i].begin(), lines[i].end());
+    TextPair p;
+    p.a.assign(lines[i].begin(), lines[i].end());
+    for (++i; i < lines.size() && int64_t(p.a.size() + lines[i].size()) <= room / 2; ++i) p.a.insert(p.a.end(), lines[i].begin(), lines[i].end());
+    if (i < lines.size() && int64_t(p.a.size()) < room) {
+      p.b.assign(lines[i].begin(), lines[i].end());
+      for (++i; i < lines.size() && int64_t(p.a.size() + p.b.size() + lines[i].size()) <= room; ++i) p.b.insert(p.b.end(), lines[i].begin(), lines[i].end());
     }
-    out.push_back(encode_input(Family::kBert, std::move(a), std::move(b), special, max_len));
+    out.push_back(std::move(p));
   }
   return out;
+}
+
+std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines, const SpecialTokens& special,
+                                     int64_t max_len) {
+  std::vector<EncodedInput> out;
+  for (auto& p : pack_pairs(lines, max_len)) out.push_back(encode_input(Family::kBert, std::move(p.a), std::move(p.b), special, max_len));
+  return out;
+}
+
+int64_t sentence_pair(std::vector<TextPair>::size_type row, const std::vector<TextPair>& split, SentenceObjective objective,
+                      std::mt19937_64& rng, TextPair& pair) {
+  pair = split[row];
+  if (objective == SentenceObjective::kNone || pair.b.empty()) return kIgnore;
+  const bool change = uniform01(rng) < 0.5;
+  if (!change) return 1;
+  if (objective == SentenceObjective::kOrder) {
+    std::swap(pair.a, pair.b);
+    return 0;
+  }
+  // next: b from another sequence, at least two away so that it never continues a.
+  const size_t n = split.size();
+  if (n < 4) return 1;
+  size_t other = row;
+  while (other + 1 >= row && other <= row + 1) other = size_t(rng() % n);
+  const auto& source = split[other];
+  pair.b = source.b.empty() ? source.a : source.b;
+  return 0;
 }
 
 MaskedLmTask::MaskedLmTask(const Experiment& e) : seq_len_(e.train.seq_len), seed_(uint64_t(e.seed)) {
@@ -89,19 +116,20 @@ MaskedLmTask::MaskedLmTask(const Experiment& e) : seq_len_(e.train.seq_len), see
   masking_.replace = e.task.mask_replace;
   masking_.random = e.task.mask_random;
   masking_.whole_word = e.task.whole_word;
+  objective_ = e.task.sentence_objective;
+  sentence_weight_ = e.task.sentence_weight;
 }
 
-std::vector<EncodedInput> MaskedLmTask::read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const {
+std::vector<TextPair> MaskedLmTask::read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const {
   auto encode = [&](const std::string& text) { return tokenizer.encode(text); };
   if (e.data.format == DataFormat::kText) {
     std::vector<std::vector<int>> lines;
     for (const auto& line : read_text_lines(path, e.data)) lines.push_back(encode(line));
-    return pack_lines(lines, tokenizer.special(), seq_len_);
+    return pack_pairs(lines, seq_len_);
   }
-  std::vector<EncodedInput> out;
+  std::vector<TextPair> out;
   for (const auto& ex : read_examples(path, e.data, e.task, /*require_labels=*/false).examples) {
-    out.push_back(encode_input(Family::kBert, encode(ex.text), ex.text_b.empty() ? std::vector<int>{} : encode(ex.text_b),
-                               tokenizer.special(), seq_len_));
+    out.push_back({encode(ex.text), ex.text_b.empty() ? std::vector<int>{} : encode(ex.text_b)});
   }
   return out;
 }
@@ -114,6 +142,7 @@ void MaskedLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
                                  e.source_file));
   }
   mask_id_ = s.mask;
+  special_ = s;
   pad_id_ = s.pad;
   const int vocab = tokenizer.vocab_size();
   word_start_.assign(size_t(vocab), false);
@@ -124,37 +153,53 @@ void MaskedLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
   if (need_train) {
     sequences_[int(Split::kTrain)] = read_split(e, e.data.train, tokenizer);
     order_ = EpochOrder(int64_t(sequences_[int(Split::kTrain)].size()), seed_);
+    const auto& train = sequences_[int(Split::kTrain)];
+    const bool pairs = std::any_of(train.begin(), train.end(), [](const TextPair& p) { return !p.b.empty(); });
+    if (objective_ != SentenceObjective::kNone && !pairs) {
+      throw InputError(fmt::format("{}: task.sentence_objective: {} holds no sentence pairs (a single-sentence format, or "
+                                   "lines longer than half of train.seq_len); set it to none",
+                                   e.data.train, choice_name(sentence_objective_choices(), objective_)));
+    }
   }
   if (!e.data.valid.empty()) sequences_[int(Split::kValid)] = read_split(e, e.data.valid, tokenizer);
   if (!e.data.test.empty()) sequences_[int(Split::kTest)] = read_split(e, e.data.test, tokenizer);
 }
 
-TaskBatch MaskedLmTask::make_batch(const std::vector<const EncodedInput*>& rows, std::mt19937_64& rng) const {
-  const PaddedBatch padded = pad_batch(rows, pad_id_);
+TaskBatch MaskedLmTask::make_batch(const std::vector<size_t>& rows, const std::vector<TextPair>& split,
+                                   std::mt19937_64& rng) const {
+  std::vector<EncodedInput> inputs;
+  std::vector<int64_t> labels;
+  for (size_t row : rows) {
+    TextPair pair;
+    labels.push_back(sentence_pair(row, split, objective_, rng, pair));
+    inputs.push_back(encode_input(Family::kBert, std::move(pair.a), std::move(pair.b), special_, seq_len_));
+  }
+  std::vector<const EncodedInput*> pointers;
+  for (const auto& input : inputs) pointers.push_back(&input);
+  const PaddedBatch padded = pad_batch(pointers, pad_id_);
   TaskBatch batch;
   std::tie(batch.tokens, batch.targets) =
       mask_tokens(padded.tokens, padded.keep, word_start_, is_special_, mask_id_, masking_, rng);
   batch.keep = padded.keep;
   batch.segments = padded.segments;
+  if (objective_ != SentenceObjective::kNone) batch.labels = torch::tensor(labels, torch::kLong);
   batch.tokens_count = padded.real_tokens;
   return to_compute_device(std::move(batch));
 }
 
 TaskBatch MaskedLmTask::train_batch(int64_t index, int64_t batch_size) {
-  std::vector<const EncodedInput*> rows;
-  const auto& train = sequences_[int(Split::kTrain)];
-  for (int64_t r = 0; r < batch_size; ++r) rows.push_back(&train[size_t(order_.at(index * batch_size + r))]);
+  std::vector<size_t> rows;
+  for (int64_t r = 0; r < batch_size; ++r) rows.push_back(size_t(order_.at(index * batch_size + r)));
   std::mt19937_64 rng(mix(seed_ ^ mix(uint64_t(index))));
-  return make_batch(rows, rng);
+  return make_batch(rows, sequences_[int(Split::kTrain)], rng);
 }
 
 namespace {
 
 // Logits (N, V) at the selected positions and their targets (N).
-std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model, const TaskBatch& batch) {
-  auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
-  const auto selected = batch.targets.ne(kIgnore);                        // (B, T)
-  auto logits = model->token_logits(hidden.index({selected}));            // (N, V): the head on selected rows only
+std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model, const TaskBatch& batch, const torch::Tensor& hidden) {
+  const auto selected = batch.targets.ne(kIgnore);                  // (B, T)
+  auto logits = model->token_logits(hidden.index({selected}));      // (N, V): the head on selected rows only
   return {logits.to(torch::kFloat32), batch.targets.index({selected})};
 }
 
@@ -163,7 +208,14 @@ std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model,
 torch::Tensor MaskedLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
   auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
   const auto selected = batch.targets.ne(kIgnore);                        // the head on selected rows only
-  return model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore);
+  auto loss = model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore);
+  if (objective_ == SentenceObjective::kNone || sentence_weight_ == 0) return loss;
+  // Mean over the rows that have a label; rows without a b (kIgnore) count for nothing.
+  const auto labelled = batch.labels.ne(kIgnore).sum().clamp_min(1).to(torch::kFloat32);
+  auto sentence = torch::nn::functional::cross_entropy(
+      model->sentence_logits(hidden, batch.keep).to(torch::kFloat32), batch.labels,
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum));
+  return loss + sentence_weight_ * sentence / labelled;
 }
 
 Metrics MaskedLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
@@ -171,23 +223,39 @@ Metrics MaskedLmTask::evaluate(TransformerModel& model, Split split, int64_t bat
   const auto& sequences = sequences_[int(split)];
   TORCH_CHECK(!sequences.empty(), "no ", split_name(split), " split in this experiment");
   std::mt19937_64 rng(mix(seed_ ^ mix(0xE7A1ULL + uint64_t(split))));  // the same masks at every evaluation
-  double loss_sum = 0;
-  int64_t count = 0, right = 0, batches = 0;
+  double loss_sum = 0, sentence_sum = 0;
+  int64_t count = 0, right = 0, batches = 0, pairs = 0, pairs_right = 0;
+  auto sum = torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum);
   for (size_t first = 0; first < sequences.size(); first += size_t(batch_size), ++batches) {
     if (max_batches > 0 && batches >= max_batches) break;
-    std::vector<const EncodedInput*> rows;
-    for (size_t i = first; i < std::min(sequences.size(), first + size_t(batch_size)); ++i) rows.push_back(&sequences[i]);
-    const TaskBatch batch = make_batch(rows, rng);
-    auto [logits, targets] = selected_logits(model, batch);
+    std::vector<size_t> rows;
+    for (size_t i = first; i < std::min(sequences.size(), first + size_t(batch_size)); ++i) rows.push_back(i);
+    const TaskBatch batch = make_batch(rows, sequences, rng);
+    auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
+    if (objective_ != SentenceObjective::kNone) {
+      const auto labelled = batch.labels.ne(kIgnore);
+      if (labelled.any().item<bool>()) {
+        auto logits = model->sentence_logits(hidden, batch.keep).to(torch::kFloat32).index({labelled});
+        auto labels = batch.labels.index({labelled});
+        sentence_sum += torch::nn::functional::cross_entropy(logits, labels, sum).item<double>();
+        pairs_right += logits.argmax(-1).eq(labels).sum().item<int64_t>();
+        pairs += labels.numel();
+      }
+    }
+    auto [logits, targets] = selected_logits(model, batch, hidden);
     if (targets.numel() == 0) continue;
-    loss_sum += torch::nn::functional::cross_entropy(logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum += torch::nn::functional::cross_entropy(logits, targets, sum).item<double>();
     right += logits.argmax(-1).eq(targets).sum().item<int64_t>();
     count += targets.numel();
   }
   const double loss = loss_sum / double(std::max<int64_t>(count, 1));
-  return {{"loss", loss}, {"ppl", std::exp(loss)}, {"accuracy", double(right) / double(std::max<int64_t>(count, 1))},
-          {"tokens", double(count)}};
+  Metrics metrics{{"loss", loss}, {"ppl", std::exp(loss)}, {"accuracy", double(right) / double(std::max<int64_t>(count, 1))}};
+  if (objective_ != SentenceObjective::kNone) {
+    metrics.push_back({"sentence_loss", sentence_sum / double(std::max<int64_t>(pairs, 1))});
+    metrics.push_back({"sentence_accuracy", double(pairs_right) / double(std::max<int64_t>(pairs, 1))});
+  }
+  metrics.push_back({"tokens", double(count)});
+  return metrics;
 }
 
 }  // namespace qkv

@@ -4,7 +4,11 @@
 // is the cross-entropy at the selected positions only. Inputs are [CLS] a [SEP] b [SEP] with
 // segment ids: consecutive lines of plain text packed into two segments up to train.seq_len, or
 // the two sentences of each example of pair data. Metrics: loss, ppl and accuracy at the
-// selected positions. Masks are a function of (seed, batch), so a resumed run sees the same.
+// selected positions. With task.sentence_objective, a two-way head on the pooled [CLS] learns
+// whether b is a's own continuation (next: half the time b comes from another sequence at least
+// two away) or in order (order: half the time a and b are swapped); its loss is added with
+// task.sentence_weight and its loss and accuracy are reported. Masks and sentence choices are a
+// function of (seed, batch), so a resumed run sees the same.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +34,16 @@ std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens,
                                                     const std::vector<bool>& is_special, int64_t mask_id,
                                                     const MaskingOptions& options, std::mt19937_64& rng);
 
+// The two segments of a masked-LM sequence before encoding; b empty for a single one.
+struct TextPair {
+  std::vector<int> a, b;
+};
+
+// The sequence `row` of `split` as the objective presents it, with its label: 1 (b continues a in
+// order), 0 (b from elsewhere, or a and b swapped), kIgnore (objective none, or no b).
+int64_t sentence_pair(std::vector<TextPair>::size_type row, const std::vector<TextPair>& split,
+                      SentenceObjective objective, std::mt19937_64& rng, TextPair& pair);
+
 class MaskedLmTask : public Task {
  public:
   explicit MaskedLmTask(const Experiment& experiment);
@@ -40,20 +54,25 @@ class MaskedLmTask : public Task {
   Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
  private:
-  std::vector<EncodedInput> read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const;
-  TaskBatch make_batch(const std::vector<const EncodedInput*>& rows, std::mt19937_64& rng) const;
+  std::vector<TextPair> read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const;
+  TaskBatch make_batch(const std::vector<size_t>& rows, const std::vector<TextPair>& split, std::mt19937_64& rng) const;
 
   int64_t seq_len_;
   uint64_t seed_;
   MaskingOptions masking_;
+  SentenceObjective objective_ = SentenceObjective::kNone;
+  double sentence_weight_ = 1.0;
+  SpecialTokens special_;
   int64_t mask_id_ = -1, pad_id_ = 0;
   std::vector<bool> word_start_, is_special_;
-  std::vector<EncodedInput> sequences_[3];  // by Split
+  std::vector<TextPair> sequences_[3];  // by Split
   EpochOrder order_;
 };
 
 // Splits lines (already tokenized) into [CLS] a [SEP] b [SEP] sequences of at most max_len
-// tokens: a takes lines up to half the room, b the lines after it up to the rest.
+// tokens: a takes lines up to half the room, b the lines after it up to the rest. pack_pairs
+// returns the segments, pack_lines the encoded sequences.
+std::vector<TextPair> pack_pairs(const std::vector<std::vector<int>>& lines, int64_t max_len);
 std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines, const SpecialTokens& special,
                                      int64_t max_len);
 
