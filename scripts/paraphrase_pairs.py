@@ -5,7 +5,9 @@ neighbouring verse of the same chapter is not (0). One pair per verse, positive 
 stable hash, the two versions in either order; whole books held out as in data/web (valid: Ruth,
 Jonah, Philippians, 1 John; test: Esther, Joel, Colossians, James).
 
-Usage: paraphrase_pairs.py KJV_VERSES WEB_VERSES OUT_DIR
+Usage: paraphrase_pairs.py KJV_VERSES WEB_VERSES OUT_DIR [--negatives neighbour|distant]
+With --negatives distant, a negative pairs the KJV verse with a WEB verse of another book of the
+same split (chosen by a stable hash) instead of its neighbour: a topic-level contrast.
 Reads the verses.tsv files bible_text.py writes (book, chapter:verse, text) and writes
 OUT_DIR/train.tsv, dev.tsv and test.tsv in the layout of GLUE's MRPC files
 (Quality, #1 ID, #2 ID, #1 String, #2 String), so that `data.format: glue/mrpc` reads them.
@@ -34,18 +36,32 @@ def stable(*parts):
 
 
 def main():
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    negatives = "neighbour"
+    if len(args) == 5 and args[3] == "--negatives" and args[4] in ("neighbour", "distant"):
+        negatives = args[4]
+        args = args[:3]
+    if len(args) != 3:
         sys.exit(__doc__)
-    kjv, _ = read_verses(sys.argv[1])
-    web, web_order = read_verses(sys.argv[2])
-    out_dir = sys.argv[3]
+    kjv, _ = read_verses(args[0])
+    web, web_order = read_verses(args[1])
+    out_dir = args[2]
     aligned = [key for key in web_order if key in kjv]
+    split_of = lambda book: "dev.tsv" if book in VALID else "test.tsv" if book in TEST else "train.tsv"
+    by_split = {}
+    for key in aligned:
+        by_split.setdefault(split_of(key[0]), []).append(key)
     rows = {"train.tsv": [], "dev.tsv": [], "test.tsv": []}
     for i, (book, ref) in enumerate(aligned):
         chapter = ref.split(":")[0]
         positive = stable("label", book, ref) % 2 == 0
         other = (book, ref)
-        if not positive:  # the next verse of the chapter, else the previous one
+        if not positive and negatives == "distant":  # a verse of another book of the same split
+            pool = by_split[split_of(book)]
+            other = pool[stable("distant", book, ref) % len(pool)]
+            while other[0] == book:
+                other = pool[(pool.index(other) + 997) % len(pool)]
+        elif not positive:  # the next verse of the chapter, else the previous one
             neighbours = [aligned[j] for j in (i + 1, i - 1) if 0 <= j < len(aligned)]
             neighbours = [k for k in neighbours if k[0] == book and k[1].split(":")[0] == chapter]
             if not neighbours:
@@ -55,7 +71,7 @@ def main():
         b = ("WEB", other[0], other[1], web[other])
         if stable("order", book, ref) % 2:
             a, b = b, a
-        split = "dev.tsv" if book in VALID else "test.tsv" if book in TEST else "train.tsv"
+        split = split_of(book)
         rows[split].append(f"{int(positive)}\t{a[0]}.{a[1]}.{a[2]}\t{b[0]}.{b[1]}.{b[2]}\t{a[3]}\t{b[3]}")
     os.makedirs(out_dir, exist_ok=True)
     for name, lines in rows.items():

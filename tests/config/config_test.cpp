@@ -171,3 +171,20 @@ TEST_CASE("edit distance", "[config]") {
   CHECK(edit_distance("kitten", "sitting") == 3);
   CHECK(edit_distance("", "abc") == 3);
 }
+
+TEST_CASE("every experiment file in experiments/ loads and validates", "[config]") {
+  int64_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_path("experiments"))) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().string());
+    std::string problem;
+    try {
+      load_experiment(entry.path().string(), {}, ValidateOptions{false});
+    } catch (const std::exception& error) {
+      problem = error.what();
+    }
+    CHECK(problem.empty());
+    ++files;
+  }
+  CHECK(files >= 20);
+}
