@@ -17,9 +17,9 @@ int run_info(const InfoArgs& args) {
   if (is_synthetic(e.task.kind)) {
     vocab = ensure_tokenizer(e, true).vocab_size();
     vocab_source = "the task's symbols";
-  } else if (std::filesystem::exists(e.tokenizer.model)) {
-    vocab = Tokenizer::load(e.tokenizer.model).vocab_size();
-    vocab_source = e.tokenizer.model;
+  } else if (const std::string path = tokenizer_path(e); std::filesystem::exists(path)) {
+    vocab = Tokenizer::load(path).vocab_size();  // the experiment's, or its init_from run's
+    vocab_source = path;
   }
   TransformerModel model = build_model(e, vocab);
   const auto count = count_parameters(model);
