@@ -112,7 +112,9 @@ int run_train(const TrainArgs& args) {
                                     format_duration(result.wall_seconds));
   if (!result.valid.empty()) {
     summary += fmt::format("; valid loss {:.4f}", metric(result.valid, "loss"));
-    for (const char* name : {"ppl", "exact", "accuracy", "f1", "mcc", "pearson", "spearman", "bleu", "chrf", "sentence_accuracy"})
+    std::vector<std::string> names{"ppl"};
+    names.insert(names.end(), headline_metric_names().begin(), headline_metric_names().end());
+    for (const auto& name : names)
       if (const double value = metric(result.valid, name); !std::isnan(value)) summary += fmt::format(", {} {:.4g}", name, value);
   }
   if (result.early_stopped) summary += "; stopped early (train.patience)";

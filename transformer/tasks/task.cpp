@@ -19,6 +19,12 @@ const char* split_name(Split split) {
   return "?";
 }
 
+const std::vector<std::string>& headline_metric_names() {
+  static const std::vector<std::string> names{"exact", "accuracy", "f1",   "mcc",  "pearson",
+                                              "spearman", "bleu", "chrf", "sentence_accuracy"};
+  return names;
+}
+
 double metric(const Metrics& metrics, const std::string& name) {
   for (const auto& [key, value] : metrics)
     if (key == name) return value;

@@ -21,6 +21,8 @@ const char* split_name(Split split);
 // Named metrics in report order; "loss" first.
 using Metrics = std::vector<std::pair<std::string, double>>;
 double metric(const Metrics& metrics, const std::string& name);
+// The metrics one-line summaries show after loss and ppl, in that order, where a task reports them.
+const std::vector<std::string>& headline_metric_names();
 
 // Targets equal to kIgnore add nothing to the loss or the metrics.
 constexpr int64_t kIgnore = -100;

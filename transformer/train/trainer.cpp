@@ -71,7 +71,7 @@ void seed_step(int64_t seed, int64_t step, int64_t rank) {
 std::string summarize(const Metrics& metrics) {
   std::string text = fmt::format("loss {:.4f}", metric(metrics, "loss"));
   if (const double ppl = metric(metrics, "ppl"); !std::isnan(ppl)) text += fmt::format("  ppl {:.2f}", ppl);
-  for (const char* name : {"exact", "accuracy", "f1", "mcc", "pearson", "spearman", "bleu", "chrf", "sentence_accuracy"})
+  for (const auto& name : headline_metric_names())
     if (const double value = metric(metrics, name); !std::isnan(value)) text += fmt::format("  {} {:.4f}", name, value);
   return text;
 }
