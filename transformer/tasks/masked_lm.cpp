@@ -91,7 +91,7 @@ std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines,
   return out;
 }
 
-int64_t sentence_pair(std::vector<TextPair>::size_type row, const std::vector<TextPair>& split, SentenceObjective objective,
+int64_t sentence_pair(size_t row, const std::vector<TextPair>& split, SentenceObjective objective,
                       std::mt19937_64& rng, TextPair& pair) {
   pair = split[row];
   if (objective == SentenceObjective::kNone || pair.b.empty()) return kIgnore;

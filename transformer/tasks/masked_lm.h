@@ -41,7 +41,7 @@ struct TextPair {
 
 // The sequence `row` of `split` as the objective presents it, with its label: 1 (b continues a in
 // order), 0 (b from elsewhere, or a and b swapped), kIgnore (objective none, or no b).
-int64_t sentence_pair(std::vector<TextPair>::size_type row, const std::vector<TextPair>& split,
+int64_t sentence_pair(size_t row, const std::vector<TextPair>& split,
                       SentenceObjective objective, std::mt19937_64& rng, TextPair& pair);
 
 class MaskedLmTask : public Task {
