@@ -4,7 +4,10 @@
 
 #include <torch/torch.h>
 
+#include "transformer/core/allocator.h"
+
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
+  qkv::keep_freed_memory();
   return Catch::Session().run(argc, argv);
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "transformer/cli/verbs.h"
+#include "transformer/core/allocator.h"
 #include "transformer/errors.h"
 
 namespace {
@@ -28,6 +29,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  qkv::keep_freed_memory();  // training steps reuse their buffers instead of faulting in fresh pages
   CLI::App app{"qkv: Transformer research toolkit. One experiment file selects the architecture, the position "
                "scheme and the task; the verbs train, evaluate and use it.",
                "qkv"};
