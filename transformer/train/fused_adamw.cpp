@@ -1,11 +1,31 @@
 // One-pass AdamW step.
 #include "transformer/train/fused_adamw.h"
+#include "transformer/core/clones.h"
 
 #include <ATen/Parallel.h>
 
 #include <cmath>
 
 namespace qkv {
+
+namespace {
+
+// The update of n float32 parameters, vectorised (this file is built with -fno-math-errno, see
+// CMakeLists.txt); the AVX-512, AVX2 or baseline copy is chosen when the program loads.
+QKV_CLONES void adamw_span(
+    float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n, float keep,
+    float b1, float b2, float step_size, float root2, float epsilon) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + (1 - b1) * gi;
+    const float vi = b2 * v[i] + (1 - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i] * keep - step_size * mi / (std::sqrt(vi) / root2 + epsilon);
+  }
+}
+
+}  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
@@ -55,14 +75,7 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       const float keep = float(1 - lr * decay), b1 = float(beta1), b2 = float(beta2);
       const float step_size = float(lr / correction1), root2 = float(std::sqrt(correction2)), epsilon = float(eps);
       at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float gi = g[i];
-          const float mi = b1 * m[i] + (1 - b1) * gi;
-          const float vi = b2 * v[i] + (1 - b2) * gi * gi;
-          m[i] = mi;
-          v[i] = vi;
-          w[i] = w[i] * keep - step_size * mi / (std::sqrt(vi) / root2 + epsilon);
-        }
+        adamw_span(w + begin, g + begin, m + begin, v + begin, end - begin, keep, b1, b2, step_size, root2, epsilon);
       });
     }
   }
