@@ -3,6 +3,8 @@
 // uses exactly the forward's mask.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "helpers.h"
 #include "transformer/core/dropout.h"
 
@@ -57,6 +59,21 @@ TEST_CASE("hash dropout repeats under a seed and its backward uses the forward's
   const auto yb = dropout_seeded(torch::ones({1000}, torch::kBFloat16), 0.2, 3);
   CHECK(yb.scalar_type() == torch::kBFloat16);
   CHECK(torch::equal(yb.ne(0), dropout_seeded(torch::ones({1000}), 0.2, 3).ne(0)));
+  // The mask is multiplied in as LibTorch multiplies: bit for bit x * (the dropout of ones), with
+  // bf16 products rounded to nearest even, and 0 * inf giving NaN as it would.
+  for (const auto type : {torch::kFloat32, torch::kBFloat16, torch::kFloat64}) {
+    CAPTURE(type);
+    auto values = torch::randn({4099}, gen, torch::kFloat64).mul_(100).to(type);
+    values.slice(0, 5, 25).fill_(std::numeric_limits<double>::infinity());
+    values[30] = std::numeric_limits<double>::quiet_NaN();
+    const auto mask = dropout_seeded(torch::ones({4099}, type), 0.3, 21);
+    const auto expected = values * mask;
+    const auto got = dropout_seeded(values, 0.3, 21);
+    REQUIRE(expected.slice(0, 5, 25).isnan().any().item<bool>());  // a dropped inf among them
+    CHECK(torch::equal(got.isnan(), expected.isnan()));
+    const auto finite = expected.isnan().logical_not();
+    CHECK(torch::equal(got.masked_select(finite), expected.masked_select(finite)));
+  }
   // Boundaries: p = 0 is the identity, p = 1 drops everything.
   CHECK(torch::equal(dropout_seeded(x, 0.0, 1), x));
   CHECK(dropout_seeded(x, 1.0, 1).abs().sum().item<double>() == 0.0);

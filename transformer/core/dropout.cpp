@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 namespace qkv {
@@ -27,29 +28,41 @@ __attribute__((always_inline)) inline uint32_t mix32(uint32_t x) {
   return x;
 }
 
-// The mask in the tensor's own bit pattern: `keep` (the bits of 1 / (1 - p)) where the hash of
-// the element index is at least `threshold`, 0 elsewhere. Integer-only, so the compiler vectorises
-// it; built for AVX-512, AVX2 and baseline x86-64, chosen when the program loads.
-template <typename Bits>
-__attribute__((always_inline)) inline void fill_mask(Bits* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2,
-                                                     uint32_t threshold, Bits keep) {
-  for (int64_t i = begin; i < end; ++i) {
-    const uint32_t h = mix32(mix32(uint32_t(i) ^ k1) + k2);
-    out[i] = h >= threshold ? keep : Bits(0);
-  }
+__attribute__((always_inline)) inline bool kept(int64_t i, uint32_t k1, uint32_t k2, uint32_t threshold) {
+  return mix32(mix32(uint32_t(i) ^ k1) + k2) >= threshold;
 }
 
-QKV_CLONES void fill_mask16(uint16_t* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
-                            uint16_t keep) {
-  fill_mask(out, begin, end, k1, k2, threshold, keep);
+// out = m * x with m = `keep` (1 / (1 - p)) where the hash of the element index is at least
+// `threshold`, 0 elsewhere: one pass, no mask tensor. The product is the one LibTorch's mul gives
+// (0 * inf is NaN, bf16 is multiplied in float32 and rounded to nearest even), so the result is
+// bit for bit x * mask. Built for AVX-512, AVX2 and baseline x86-64, chosen when the program loads.
+template <typename T>
+__attribute__((always_inline)) inline void masked_scale(const T* __restrict in, T* __restrict out, int64_t begin,
+                                                        int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
+                                                        T keep) {
+  for (int64_t i = begin; i < end; ++i) out[i] = (kept(i, k1, k2, threshold) ? keep : T(0)) * in[i];
 }
-QKV_CLONES void fill_mask32(uint32_t* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
-                            uint32_t keep) {
-  fill_mask(out, begin, end, k1, k2, threshold, keep);
+
+QKV_CLONES void masked_scale32(const float* __restrict in, float* __restrict out, int64_t begin, int64_t end,
+                               uint32_t k1, uint32_t k2, uint32_t threshold, float keep) {
+  masked_scale(in, out, begin, end, k1, k2, threshold, keep);
 }
-QKV_CLONES void fill_mask64(uint64_t* out, int64_t begin, int64_t end, uint32_t k1, uint32_t k2, uint32_t threshold,
-                            uint64_t keep) {
-  fill_mask(out, begin, end, k1, k2, threshold, keep);
+QKV_CLONES void masked_scale64(const double* __restrict in, double* __restrict out, int64_t begin, int64_t end,
+                               uint32_t k1, uint32_t k2, uint32_t threshold, double keep) {
+  masked_scale(in, out, begin, end, k1, k2, threshold, keep);
+}
+QKV_CLONES void masked_scale_bf16(const uint16_t* __restrict in, uint16_t* __restrict out, int64_t begin, int64_t end,
+                                  uint32_t k1, uint32_t k2, uint32_t threshold, float keep) {
+  for (int64_t i = begin; i < end; ++i) {
+    const uint32_t wide = uint32_t(in[i]) << 16;
+    float x;
+    std::memcpy(&x, &wide, sizeof x);
+    const float y = (kept(i, k1, k2, threshold) ? keep : 0.0f) * x;
+    uint32_t bits;
+    std::memcpy(&bits, &y, sizeof bits);
+    // c10::BFloat16's rounding: nearest even, and NaN as the quiet NaN 0x7fc0.
+    out[i] = y != y ? uint16_t(0x7fc0) : uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  }
 }
 
 uint64_t mix64(uint64_t z) {  // SplitMix64's finaliser, to spread a seed over two 32-bit keys
@@ -61,29 +74,30 @@ uint64_t mix64(uint64_t z) {  // SplitMix64's finaliser, to spread a seed over t
 // x times its mask; the mask is rebuilt from (seed, index), never stored.
 torch::Tensor apply_mask(const torch::Tensor& x, double p, uint64_t seed) {
   const auto in = x.contiguous();
-  auto mask = torch::empty_like(in, torch::MemoryFormat::Contiguous);
+  const auto type = in.scalar_type();
+  TORCH_CHECK(type == torch::kFloat32 || type == torch::kFloat64 || type == torch::kBFloat16,
+              "dropout: float32, float64 or bfloat16 on the CPU, not ", type);
+  auto out = torch::empty_like(in, torch::MemoryFormat::Contiguous);
   const double cut = std::round(p * 4294967296.0);
   const uint32_t threshold = cut >= 4294967295.0 ? 4294967295u : uint32_t(cut);
-  const auto keep = torch::full({1}, 1.0 / (1.0 - p), in.options());  // 1 / (1 - p) rounded to x's dtype
+  // 1 / (1 - p) rounded to x's dtype, as a mask tensor of x's dtype would hold it.
+  const double keep = torch::full({1}, 1.0 / (1.0 - p), in.options()).item<double>();
   const uint64_t key = mix64(seed);
   const auto k1 = uint32_t(key), k2 = uint32_t(key >> 32);
-  const int64_t n = in.numel();
-  at::parallel_for(0, n, 32768, [&](int64_t begin, int64_t end) {
-    switch (in.element_size()) {
-      case 2:
-        fill_mask16(static_cast<uint16_t*>(mask.data_ptr()), begin, end, k1, k2, threshold,
-                    *static_cast<const uint16_t*>(keep.data_ptr()));
+  at::parallel_for(0, in.numel(), 32768, [&](int64_t begin, int64_t end) {
+    switch (type) {
+      case torch::kBFloat16:
+        masked_scale_bf16(static_cast<const uint16_t*>(in.data_ptr()), static_cast<uint16_t*>(out.data_ptr()), begin,
+                          end, k1, k2, threshold, float(keep));
         break;
-      case 4:
-        fill_mask32(static_cast<uint32_t*>(mask.data_ptr()), begin, end, k1, k2, threshold,
-                    *static_cast<const uint32_t*>(keep.data_ptr()));
+      case torch::kFloat32:
+        masked_scale32(in.data_ptr<float>(), out.data_ptr<float>(), begin, end, k1, k2, threshold, float(keep));
         break;
       default:
-        fill_mask64(static_cast<uint64_t*>(mask.data_ptr()), begin, end, k1, k2, threshold,
-                    *static_cast<const uint64_t*>(keep.data_ptr()));
+        masked_scale64(in.data_ptr<double>(), out.data_ptr<double>(), begin, end, k1, k2, threshold, keep);
     }
   });
-  return mask.mul_(in);
+  return out;
 }
 
 class HashDropout : public torch::autograd::Function<HashDropout> {
@@ -100,6 +114,11 @@ class HashDropout : public torch::autograd::Function<HashDropout> {
   }
 };
 
+bool hashable(const torch::Tensor& x) {
+  const auto type = x.scalar_type();
+  return x.device().is_cpu() && (type == torch::kFloat32 || type == torch::kFloat64 || type == torch::kBFloat16);
+}
+
 uint64_t draw_seed() {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -110,7 +129,7 @@ uint64_t draw_seed() {
 
 torch::Tensor dropout_seeded(const torch::Tensor& x, double p, uint64_t seed) {
   TORCH_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability ", p, " is outside [0, 1]");
-  TORCH_CHECK(x.device().is_cpu() && x.is_floating_point(), "dropout_seeded: a floating-point CPU tensor is needed");
+  TORCH_CHECK(hashable(x), "dropout_seeded: a float32, float64 or bfloat16 CPU tensor is needed");
   if (p == 0.0) return x;
   if (p == 1.0) return x * 0;
   return HashDropout::apply(x, p, int64_t(seed));
@@ -118,8 +137,8 @@ torch::Tensor dropout_seeded(const torch::Tensor& x, double p, uint64_t seed) {
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   if (!training || p == 0.0) return x;
-  // Elsewhere LibTorch's own: fused on CUDA; indices past 2^32 would repeat the 32-bit hash.
-  if (!x.device().is_cpu() || !x.is_floating_point() || x.numel() >= (int64_t(1) << 32)) {
+  // Elsewhere LibTorch's own (fused on CUDA; float16); indices past 2^32 would repeat the 32-bit hash.
+  if (!hashable(x) || x.numel() >= (int64_t(1) << 32)) {
     return torch::dropout(x, p, true);
   }
   return dropout_seeded(x, p, draw_seed());

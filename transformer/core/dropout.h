@@ -12,7 +12,7 @@
 namespace qkv {
 
 // x scaled by 1 / (1 - p) where kept, 0 where dropped; each element dropped with probability p.
-// Returns x unchanged when !training or p == 0. CUDA tensors use LibTorch's fused dropout.
+// Returns x unchanged when !training or p == 0. CUDA and float16 tensors use LibTorch's dropout.
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training);
 
 // The same with an explicit seed (tests): equal seeds give equal masks.
