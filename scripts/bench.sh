@@ -2,30 +2,35 @@
 # Side-by-side training throughput of qkv and the PyTorch (Python) reference on one experiment,
 # alternating the two so that both see the same machine load, then a table of medians and ratios.
 #
-#   scripts/bench.sh [EXPERIMENT.yaml] [--rounds N] [--steps N] [--vocab V] [--set key=value ...]
+#   scripts/bench.sh [EXPERIMENT.yaml] [--rounds N] [--steps N] [--vocab V] [--qkv PATH] [--set key=value ...]
 #
+# --qkv PATH times that qkv binary (a saved build, to compare builds) instead of building build/qkv.
 # Uses random tokens (--synthetic V), so no data or tokenizer is needed. Needs build/qkv and
 # Debian's python3-torch and python3-yaml (scripts/setup.sh --bench installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 experiment=experiments/quickstart.yaml
-rounds=3 steps=10 vocab=4000 sets=()
+rounds=3 steps=10 vocab=4000 qkv= sets=()
 if [ $# -gt 0 ] && [[ $1 != --* ]]; then experiment=$1; shift; fi
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --vocab) vocab=$2; shift 2 ;;
+    --qkv) qkv=$2; shift 2 ;;
     --set) sets+=(--set "$2"); shift 2 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 scripts/setup.sh --bench
-scripts/build.sh
+if [ -z "$qkv" ]; then
+  scripts/build.sh
+  qkv=build/qkv
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for r in $(seq "$rounds"); do
-  build/qkv bench "$experiment" --synthetic "$vocab" --steps "$steps" "${sets[@]}" | sed 's/^/qkv /' >>"$out"
+  "$qkv" bench "$experiment" --synthetic "$vocab" --steps "$steps" "${sets[@]}" | sed 's/^/qkv /' >>"$out"
   /usr/bin/python3 scripts/bench_reference.py "$experiment" --synthetic "$vocab" --steps "$steps" "${sets[@]}" \
     | sed 's/^/ref /' >>"$out"
 done
