@@ -141,3 +141,38 @@ TEST_CASE("learned positions refuse positions past their table", "[core]") {
   CHECK_NOTHROW(scheme->embed(torch::zeros({1, 16, 8}), 0));
   CHECK_THROWS_WITH(scheme->embed(torch::zeros({1, 4, 8}), 14), Catch::Contains("max_len"));
 }
+
+TEST_CASE("RoPE on the CPU equals the rotate-half formula in float64, forward and gradient", "[core]") {
+  PositionOptions o;
+  o.kind = PositionKind::kRope;
+  o.d_model = 48;
+  o.heads = 3;       // Dh 16
+  o.fraction = 0.5;  // 8 rotated dims, 8 passed through
+  auto scheme = make_position_scheme(o);
+  auto signals = scheme->signals(11, 5, 11, 5, torch::kCPU);
+  const int64_t half = signals.cos.size(1);
+  // The heads of a fused projection: a (B, H, T, Dh) view whose rows are not contiguous.
+  const auto projected = torch::randn({2, 11, 3 * 48}, torch::kFloat64);
+  const auto upstream = torch::randn({2, 3, 11, 16}, torch::kFloat64);
+  for (auto type : {torch::kFloat64, torch::kFloat32, torch::kBFloat16}) {
+    CAPTURE(type);
+    const double tol = type == torch::kFloat64 ? 1e-12 : type == torch::kFloat32 ? 1e-5 : 3e-2;
+    auto leaf = projected.to(type).detach().clone().requires_grad_(true);
+    auto x = leaf.narrow(-1, 48, 48).view({2, 11, 3, 16}).transpose(1, 2);
+    REQUIRE_FALSE(x.is_contiguous());
+    auto y = apply_rotary(x, signals.cos, signals.sin);
+    REQUIRE(y.scalar_type() == type);
+    (y * upstream.to(type)).sum().backward();
+    // The reference, op by op in float64 on the same (rounded) inputs.
+    auto ref_leaf = leaf.detach().to(torch::kFloat64).requires_grad_(true);
+    auto rx = ref_leaf.narrow(-1, 48, 48).view({2, 11, 3, 16}).transpose(1, 2);
+    auto c = signals.cos.to(torch::kFloat64), s = signals.sin.to(torch::kFloat64);
+    auto x1 = rx.narrow(-1, 0, half), x2 = rx.narrow(-1, half, half);
+    auto ref = torch::cat({x1 * c - x2 * s, x2 * c + x1 * s, rx.narrow(-1, 2 * half, 16 - 2 * half)}, -1);
+    (ref * upstream.to(type).to(torch::kFloat64)).sum().backward();
+    CHECK(torch::allclose(y.to(torch::kFloat64), ref, tol, tol));
+    CHECK(torch::allclose(leaf.grad().to(torch::kFloat64), ref_leaf.grad(), tol, tol));
+    // Only the key columns of the projection get a gradient.
+    CHECK(leaf.grad().narrow(-1, 0, 48).abs().max().item<double>() == 0.0);
+  }
+}
