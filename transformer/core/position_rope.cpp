@@ -35,6 +35,7 @@ torch::Tensor rotate_rows(const torch::Tensor& x, const torch::Tensor& cos, cons
   auto out = torch::empty(in.sizes(), in.options());
   const int64_t dims = in.dim(), head_dim = in.size(-1), half = c.size(-1), len = in.size(-2);
   const int64_t rows = in.numel() / std::max<int64_t>(head_dim, 1);
+  const auto sizes = in.sizes().vec(), strides = in.strides().vec();  // read once, not per row
   const float* cp = c.data_ptr<float>();
   const float* sp = s.data_ptr<float>();
   AT_DISPATCH_FLOATING_TYPES_AND(at::ScalarType::BFloat16, in.scalar_type(), "rotary", [&] {
@@ -45,8 +46,8 @@ torch::Tensor rotate_rows(const torch::Tensor& x, const torch::Tensor& cos, cons
       for (int64_t r = begin; r < end; ++r) {
         int64_t offset = 0;  // of row r in `in`: its index over the leading dims, by their strides
         for (int64_t d = dims - 2, rest = r; d >= 0; --d) {
-          offset += (rest % in.size(d)) * in.stride(d);
-          rest /= in.size(d);
+          offset += (rest % sizes[d]) * strides[d];
+          rest /= sizes[d];
         }
         const scalar_t* xr = src + offset;
         scalar_t* o = dst + r * head_dim;
