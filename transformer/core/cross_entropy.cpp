@@ -2,6 +2,7 @@
 #include "transformer/core/cross_entropy.h"
 
 #include "transformer/core/clones.h"
+#include "transformer/core/row_kernels.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
@@ -15,6 +16,7 @@ namespace qkv {
 
 namespace {
 
+using namespace row_kernels;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
@@ -29,69 +31,7 @@ bool cpu_autocast() {
 // Row kernels for float32 and bf16 logits on the CPU: LibTorch 1.13's float exp here is scalar
 // (about 20 ms for 2048 x 4096 logits on 2 cores, as long as its log-softmax), and the unfused path
 // also widens the logits to float32 and keeps them. These keep the logits in their own dtype and a
-// log-sum-exp per row, and make the gradient in one pass.
-
-// e^x for finite x <= 0 (the arguments are logit - max): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by
-// its degree-6 Taylor polynomial (relative error below 2e-7), 2^n by the exponent bits, 0 below
-// 2^-126. Integer rounding and selects only (GCC 12 leaves a loop calling std::floor scalar), so
-// loops over it vectorise.
-__attribute__((always_inline)) inline float exp_nonpositive(float x) {
-  const int32_t whole = int32_t(x * 1.4426950408889634f - 0.5f);  // truncation: round half down, for x <= 0
-  const float n = float(whole);
-  const float r = (x - n * 0.693145751953125f) - n * 1.4286068203094172e-06f;  // ln 2 in two parts
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  int32_t biased = whole + 127;
-  biased = biased > 0 ? biased : 0;  // 0 bits: 0.0f
-  const int32_t bits = biased << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-QKV_CLONES void widen_bf16(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t bits = uint32_t(in[i]) << 16;
-    std::memcpy(&out[i], &bits, sizeof(float));
-  }
-}
-
-QKV_CLONES void narrow_bf16(const float* __restrict in, uint16_t* __restrict out, int64_t n) {  // round to nearest even
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &in[i], sizeof bits);
-    out[i] = uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-  }
-}
-
-// Max and sum with 16 running lanes, so the compiler vectorises them without reassociating freely.
-QKV_CLONES float row_max(const float* x, int64_t n) {
-  float lanes[16];
-  for (float& l : lanes) l = -INFINITY;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) lanes[k] = std::max(lanes[k], x[i + k]);
-  float m = -INFINITY;
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  for (float l : lanes) m = std::max(m, l);
-  return m;
-}
-
-QKV_CLONES float row_sum(const float* x, int64_t n) {
-  float lanes[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) lanes[k] += x[i + k];
-  float s = 0;
-  for (; i < n; ++i) s += x[i];
-  for (float l : lanes) s += l;
-  return s;
-}
+// log-sum-exp per row, and make the gradient in one pass (shared pieces in core/row_kernels.h).
 
 QKV_CLONES void exp_shifted(const float* __restrict x, float* __restrict out, int64_t n, float shift) {
   for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(x[i] - shift);
