@@ -85,6 +85,12 @@ TEST_CASE("bench prints one JSON line of measured figures, synthetic data needin
   CHECK(line["mfu"].get<double>() > 0);
   CHECK(line["generate_tokens"] == 16);
   CHECK(line["peak_rss_mib"].get<double>() > 10);
+  // The estimates of what the peak holds: AdamW's 16 bytes a parameter, activations that fit in it.
+  const double mib = 1024.0 * 1024.0;
+  CHECK(line["state_mib"].get<double>() == Approx(16.0 * line["parameters"].get<double>() / mib));
+  CHECK(line["activation_estimate_mib"].get<double>() > 0);
+  CHECK(line["activation_estimate_mib"].get<double>() + line["state_mib"].get<double>() <
+        line["peak_rss_mib"].get<double>());
 }
 
 TEST_CASE("train.device: cuda runs on the GPU where LibTorch sees one, and is refused by name where it does not", "[cli]") {

@@ -117,6 +117,13 @@ int run_bench(const BenchArgs& args) {
       {"mfu", achieved / peak},
       {"peak_rss_mib", peak_rss_mib()},
   };
+  // What the peak holds, estimated: saved activations (models/model.h) and the training state
+  // (float32 parameters, gradients and AdamW's two moments, 16 bytes a parameter).
+  const double activation_bytes =
+      activation_bytes_per_token(e.model, vocab, t.seq_len, precision == Precision::kBf16 ? 2 : 4) *
+      double(tokens_per_step / t.accumulate);
+  if (activation_bytes > 0) line["activation_estimate_mib"] = activation_bytes / (1024.0 * 1024.0);
+  line["state_mib"] = 16.0 * double(count_parameters(model).total) / (1024.0 * 1024.0);
 
   if (args.generate > 0) {
     model->eval();

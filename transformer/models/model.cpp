@@ -284,4 +284,22 @@ double forward_flops_per_token(const ModelConfig& c, int64_t vocab_size, int64_t
   return flops + 2.0 * d * double(vocab_size);  // LM head
 }
 
+double activation_bytes_per_token(const ModelConfig& c, int64_t vocab_size, int64_t context, int64_t element_bytes) {
+  if (c.family == Family::kRnn) return 0;
+  const double e = double(element_bytes), d = double(c.d_model), f = double(c.d_ff), t = double(context);
+  const double attention_dropout = c.attention_dropout >= 0 ? c.attention_dropout : c.dropout;
+  const double probs = e * double(c.heads) * t * (attention_dropout > 0 ? 2.0 : 1.0);
+  const double ff_hidden = c.activation == Activation::kSwiglu ? 4.0 * f : 2.0 * f;
+  const double self_layer = 2.0 * 4.0 * d + e * 6.0 * d + probs + e * (d + ff_hidden);
+  const double cross_extra = 4.0 * d + e * (2.0 * d + 2.0 * d) + probs;  // its norm, q input, q, memory k and v
+  double bytes = 0;
+  if (c.family == Family::kSeq2Seq) {
+    const int64_t dec = c.decoder_layers > 0 ? c.decoder_layers : c.layers;
+    bytes = double(c.layers) * self_layer + double(dec) * (self_layer + cross_extra);
+  } else {
+    bytes = double(c.layers) * self_layer;
+  }
+  return bytes + 4.0 * d + e * double(vocab_size);  // final norm's input, logits
+}
+
 }  // namespace qkv
