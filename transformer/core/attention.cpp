@@ -32,7 +32,7 @@ namespace causal_softmax {
 using namespace row_kernels;
 
 QKV_CLONES void exp_clamped(const float* __restrict x, float* __restrict out, int64_t n, float shift, float scale) {
-  for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(std::max(x[i] - shift, -100.0f)) * scale;
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(at_least_minus_100(x[i] - shift)) * scale;
 }
 
 QKV_CLONES void scale_row(float* x, int64_t n, float s) {

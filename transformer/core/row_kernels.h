@@ -37,6 +37,20 @@ namespace qkv::row_kernels {
   return p * scale;
 }
 
+// max(x, -100) for x <= 0 (and -100 for NaNs with the sign bit set), on the bits: for non-positive
+// floats a larger magnitude is a larger unsigned integer. Arguments of exp_nonpositive go through
+// this: a float max ahead of the float-to-integer conversion keeps GCC from vectorising the loop
+// (it will not if-convert a select that guards a conversion which could trap), an integer min
+// does not. e^-100 is below float32's normal range, so nothing below it matters.
+[[maybe_unused]] __attribute__((always_inline)) static inline float at_least_minus_100(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits = bits < 0xC2C80000u ? bits : 0xC2C80000u;  // -100.0f
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
 [[maybe_unused]] QKV_CLONES static void widen_bf16(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t bits = uint32_t(in[i]) << 16;
