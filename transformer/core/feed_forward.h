@@ -29,4 +29,8 @@ class FeedForwardImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FeedForward);
 
+// GELU with the exact normal CDF: on the CPU for float32 and bf16 one pass each way (its own
+// vectorised erf, float32 inside); elsewhere LibTorch's.
+torch::Tensor gelu(const torch::Tensor& x);
+
 }  // namespace qkv
