@@ -98,6 +98,7 @@ int run_bench(const BenchArgs& args) {
   const double flops_per_step = 3.0 * forward_flops_per_token(e.model, vocab, t.seq_len) * double(tokens_per_step);
   const double achieved = flops_per_step / step_s / 1e9;
   const double peak = matmul_peak_gflops(precision);
+  const int64_t parameters = count_parameters(model).total;
 
   nlohmann::ordered_json line{
       {"experiment", e.name},
@@ -105,7 +106,7 @@ int run_bench(const BenchArgs& args) {
       {"precision", choice_name(precision_choices(), precision)},
       {"threads", threads},
       {"position", position_kind_name(e.model.position.scheme)},
-      {"parameters", count_parameters(model).total},
+      {"parameters", parameters},
       {"batch_tokens", tokens_per_step},
       {"tokens_per_s", double(tokens_per_step) / step_s},
       {"step_ms", median(step_ms)},
@@ -123,7 +124,7 @@ int run_bench(const BenchArgs& args) {
       activation_bytes_per_token(e.model, vocab, t.seq_len, precision == Precision::kBf16 ? 2 : 4) *
       double(tokens_per_step / t.accumulate);
   if (activation_bytes > 0) line["activation_estimate_mib"] = activation_bytes / (1024.0 * 1024.0);
-  line["state_mib"] = 16.0 * double(count_parameters(model).total) / (1024.0 * 1024.0);
+  line["state_mib"] = 16.0 * double(parameters) / (1024.0 * 1024.0);
 
   if (args.generate > 0) {
     model->eval();

@@ -1,6 +1,7 @@
 // Counter-hash dropout (see dropout.h).
 #include "transformer/core/dropout.h"
 #include "transformer/core/clones.h"
+#include "transformer/core/row_kernels.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -54,14 +55,7 @@ QKV_CLONES void masked_scale64(const double* __restrict in, double* __restrict o
 QKV_CLONES void masked_scale_bf16(const uint16_t* __restrict in, uint16_t* __restrict out, int64_t begin, int64_t end,
                                   uint32_t k1, uint32_t k2, uint32_t threshold, float keep) {
   for (int64_t i = begin; i < end; ++i) {
-    const uint32_t wide = uint32_t(in[i]) << 16;
-    float x;
-    std::memcpy(&x, &wide, sizeof x);
-    const float y = (kept(i, k1, k2, threshold) ? keep : 0.0f) * x;
-    uint32_t bits;
-    std::memcpy(&bits, &y, sizeof bits);
-    // c10::BFloat16's rounding: nearest even, and NaN as the quiet NaN 0x7fc0.
-    out[i] = y != y ? uint16_t(0x7fc0) : uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    out[i] = row_kernels::float_to_bf16((kept(i, k1, k2, threshold) ? keep : 0.0f) * row_kernels::bf16_to_float(in[i]));
   }
 }
 

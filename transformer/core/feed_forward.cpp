@@ -31,18 +31,9 @@ __attribute__((always_inline)) inline GeluTerms gelu_terms(float x) {
 }
 
 __attribute__((always_inline)) inline float load(const float* p, int64_t i) { return p[i]; }
-__attribute__((always_inline)) inline float load(const uint16_t* p, int64_t i) {
-  const uint32_t bits = uint32_t(p[i]) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
+__attribute__((always_inline)) inline float load(const uint16_t* p, int64_t i) { return bf16_to_float(p[i]); }
 __attribute__((always_inline)) inline void store(float* p, int64_t i, float v) { p[i] = v; }
-__attribute__((always_inline)) inline void store(uint16_t* p, int64_t i, float v) {  // nearest even, NaN kept quiet
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  p[i] = v != v ? uint16_t(0x7fc0) : uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
+__attribute__((always_inline)) inline void store(uint16_t* p, int64_t i, float v) { p[i] = float_to_bf16(v); }
 
 template <typename T>
 __attribute__((always_inline)) inline void gelu_span(const T* __restrict x, T* __restrict y, int64_t n) {

@@ -51,6 +51,20 @@ namespace qkv::row_kernels {
   return out;
 }
 
+// One bf16 element (its 16 bits) as float32, and a float32 rounded to bf16 as c10::BFloat16 rounds:
+// nearest even, NaN as the quiet NaN 0x7fc0.
+[[maybe_unused]] __attribute__((always_inline)) static inline float bf16_to_float(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+[[maybe_unused]] __attribute__((always_inline)) static inline uint16_t float_to_bf16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return v != v ? uint16_t(0x7fc0) : uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
 [[maybe_unused]] QKV_CLONES static void widen_bf16(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t bits = uint32_t(in[i]) << 16;
