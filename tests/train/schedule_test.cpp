@@ -1,11 +1,14 @@
-// Learning-rate schedules against values worked out by hand, and AdamW's decay groups.
+// Learning-rate schedules against values worked out by hand, AdamW's decay groups, and a training
+// step's gradients being its own.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "helpers.h"
 #include "transformer/train/optimizer.h"
+#include "transformer/tasks/causal_lm.h"
 #include "transformer/train/schedule.h"
+#include "transformer/train/trainer.h"
 
 using namespace qkv;
 
@@ -49,4 +52,31 @@ TEST_CASE("AdamW decays matrices only: not norms, biases, embeddings or position
   }
   CHECK(int64_t(optimizer->param_groups()[0].params().size()) == decayed);
   CHECK(static_cast<torch::optim::AdamWOptions&>(optimizer->param_groups()[1].options()).weight_decay() == 0.0);
+}
+
+TEST_CASE("a training step's gradients are its own, not added to the previous step's", "[train]") {
+  auto model = make_model(test::small_config(Family::kGpt, PositionKind::kLearned), 50);
+  model->train();  // dropout is 0 in the small config, so two passes over one batch agree
+  TrainConfig t;
+  t.lr = 0;  // the weights stay put, so the second step sees the same model
+  t.clip = 0;
+  t.precision = Precision::kFp32;
+  SyntheticLmTask task(50, 16, 3);
+  auto optimizer = make_optimizer(model, t);
+  const auto params = model->parameters();
+  auto gradients = [&] {
+    train_step(model, task, *optimizer, t, params, /*first_batch=*/0, /*micro_batch_size=*/4, nullptr);
+    std::vector<torch::Tensor> out;
+    for (const auto& p : params) out.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    return out;
+  };
+  const auto first = gradients();
+  const auto second = gradients();  // the same batch again
+  for (size_t i = 0; i < params.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(first[i].defined());
+    REQUIRE(second[i].defined());
+    CHECK(first[i].abs().sum().item<double>() > 0);
+    CHECK(torch::allclose(second[i], first[i], 1e-5, 1e-7));  // twice the first when they accumulate
+  }
 }

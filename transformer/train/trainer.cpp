@@ -89,6 +89,17 @@ std::string first_non_finite_gradient(TransformerModel& model) {
   return "(a parameter)";
 }
 
+// Drops every gradient instead of zeroing it (LibTorch 1.13's zero_grad fills them with zeros): the
+// backward then hands each parameter its fresh gradient instead of adding it into zeros, which
+// saves writing and rereading a float32 copy of the model each step, and the gradients take no
+// memory during the forward (large bench config: step 0.98x, peak RSS 1118 to 1031 MiB). A
+// parameter the step does not reach keeps no gradient and the optimizer leaves it alone, as
+// PyTorch 2's default zero_grad(set_to_none=True) does.
+void release_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+}
+
 Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const TrainConfig& t) {
   model->eval();
   torch::NoGradGuard no_grad;
@@ -103,7 +114,7 @@ Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const T
 StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
                        const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
                        int64_t* tokens, const Distributed* dist) {
-  optimizer.zero_grad();
+  release_gradients(optimizer);
   StepOutcome outcome;
   const int64_t step = first_batch / t.accumulate;
   int64_t step_tokens = 0;
@@ -135,7 +146,7 @@ StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimi
     if (!std::isfinite(norm)) outcome.problem = fmt::format("gradient of {} is not finite", first_non_finite_gradient(model));
   }
   if (!outcome.problem.empty()) {
-    optimizer.zero_grad();
+    release_gradients(optimizer);
     outcome.applied = false;
     return outcome;
   }
