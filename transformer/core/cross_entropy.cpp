@@ -2,11 +2,10 @@
 #include "transformer/core/cross_entropy.h"
 
 #include "transformer/core/clones.h"
+#include "transformer/core/device.h"
 #include "transformer/core/row_kernels.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <cstring>
@@ -19,14 +18,6 @@ namespace {
 using namespace row_kernels;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
-
-bool cpu_autocast() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  return at::autocast::is_autocast_enabled(at::kCPU);
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
-}
 
 // Row kernels for float32 and bf16 logits on the CPU: LibTorch 1.13's float exp here is scalar
 // (about 20 ms for 2048 x 4096 logits on 2 cores, as long as its log-softmax), and the unfused path
@@ -105,7 +96,7 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
                                const torch::Tensor& bias, const torch::Tensor& targets, int64_t ignore_index,
                                double smoothing) {
     // The dtype autocast would give the matmul; the backward, run outside autocast, uses it too.
-    const auto dtype = cpu_autocast() ? at::kBFloat16 : weight.scalar_type();
+    const auto dtype = cpu_autocast_enabled() ? at::kBFloat16 : weight.scalar_type();
     const auto h = hidden.to(dtype), w = weight.to(dtype);
     auto logits = torch::matmul(h, w.t());  // (N, V) in the compute dtype
     const bool has_bias = bias.numel() > 0;  // no bias: an empty tensor (autograd inputs must be defined)

@@ -1,7 +1,9 @@
 // The compute device of the process.
 #include "transformer/core/device.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -33,6 +35,14 @@ torch::Device compute_device() { return g_device; }
 
 void synchronize_compute_device() {
   if (g_device.is_cuda()) torch::cuda::synchronize(g_device.index());
+}
+
+bool cpu_autocast_enabled() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(at::kCPU);  // 2.4 replaced the CPU-specific calls
+#else
+  return at::autocast::is_cpu_enabled();
+#endif
 }
 
 }  // namespace qkv

@@ -33,7 +33,6 @@ namespace {
 
 // LibTorch 2.4 replaced the CPU-specific autocast calls by ones taking a device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool cpu_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
 void enable_cpu_autocast(bool on) {
   at::autocast::set_autocast_enabled(at::kCPU, on);
   if (on) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
@@ -44,7 +43,6 @@ void enable_cuda_autocast(bool on) {
   if (on) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
 }
 #else
-bool cpu_autocast_enabled() { return at::autocast::is_cpu_enabled(); }
 void enable_cpu_autocast(bool on) {
   at::autocast::set_cpu_enabled(on);
   if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
