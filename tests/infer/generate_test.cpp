@@ -1,8 +1,14 @@
-// Generation: cached equals uncached for every scheme; top-k and top-p keep what they should.
+// Generation: cached equals uncached for every scheme; top-k and top-p keep what they should;
+// under autocast each weight is cast to bf16 once per generation, not once per token.
 #include <catch2/catch.hpp>
 
 #include "helpers.h"
 #include "transformer/infer/generate.h"
+#include "transformer/train/precision.h"
+
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <map>
 
 using namespace qkv;
 
@@ -47,4 +53,41 @@ TEST_CASE("top-k and top-p filtering", "[infer]") {
   SamplingOptions options;
   options.top_k = 2;
   for (int i = 0; i < 200; ++i) CHECK(choose_next(logits, options, generator).item<int64_t>() < 2);
+}
+
+TEST_CASE("decoding under autocast casts each weight to bf16 once, not once per token", "[infer]") {
+  namespace profiler = torch::autograd::profiler;
+  auto model = test::small_model(Family::kGpt, PositionKind::kRope);
+  std::map<std::vector<int64_t>, int> weight_shapes;  // (out, in) of every matrix parameter
+  for (const auto& p : model->parameters())
+    if (p.dim() == 2) weight_shapes[p.sizes().vec()] = 0;
+  GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = 12;
+  auto generator = at::detail::createCPUGenerator(1);
+  profiler::enableProfilerLegacy(
+      torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true));
+  {
+    AutocastScope autocast(Precision::kBf16);
+    generate(model, {5, 9}, options, generator);
+  }
+  int casts = 0;
+  for (const auto& events : profiler::disableProfilerLegacy())
+    for (const auto& e : events) {
+      if (e.kindStr() != "push" || std::string(e.name()) != "aten::_to_copy" || e.shapes().empty()) continue;
+      auto shape = e.shapes()[0];
+      if (shape.size() != 2) continue;
+      std::reverse(shape.begin(), shape.end());  // a cast of weight.t() counts too
+      for (const auto& s : {e.shapes()[0], shape})
+        if (weight_shapes.count(s)) {
+          ++weight_shapes[s];
+          ++casts;
+          break;
+        }
+    }
+  CHECK(casts > 0);  // the profile saw the casts at all
+  for (const auto& [shape, count] : weight_shapes) {
+    CAPTURE(shape);
+    CHECK(count <= 4);  // a few matrices share a shape; 12 tokens would give 12 casts per matrix
+  }
 }

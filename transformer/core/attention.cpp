@@ -2,6 +2,7 @@
 // fused scaled-dot-product paths, and the KV cache.
 #include "transformer/core/attention.h"
 #include "transformer/core/dropout.h"
+#include "transformer/core/linear.h"
 #include "transformer/core/relative.h"
 #include "transformer/core/row_kernels.h"
 
@@ -230,12 +231,12 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   const int64_t batch = x.size(0), q_len = x.size(1), c = options_.d_model;
   torch::Tensor q, k, v;
   if (options_.cross) {
-    q = split_heads(q_->forward(x));  // (B, H, Tq, Dh)
+    q = split_heads(apply_linear(q_, x));  // (B, H, Tq, Dh)
     if (cache && cache->frozen) {
       k = cache->k;
       v = cache->v;
     } else {
-      auto kv = kv_->forward(memory).chunk(2, -1);  // 2 x (B, Tk, C)
+      auto kv = apply_linear(kv_, memory).chunk(2, -1);  // 2 x (B, Tk, C)
       k = split_heads(kv[0]);
       v = split_heads(kv[1]);
       if (cache) {
@@ -246,7 +247,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
       }
     }
   } else {
-    auto qkv = qkv_->forward(x).chunk(3, -1);  // 3 x (B, Tq, C)
+    auto qkv = apply_linear(qkv_, x).chunk(3, -1);  // 3 x (B, Tq, C)
     q = split_heads(qkv[0]);
     k = split_heads(qkv[1]);
     v = split_heads(qkv[2]);
@@ -268,7 +269,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
 #endif
   if (!out.defined()) out = attend_reference(q, k, v, in, dropout, is_training(), weights);
   out = out.transpose(1, 2).reshape({batch, q_len, c});  // (B, Tq, C)
-  return out_->forward(out);
+  return apply_linear(out_, out);
 }
 
 }  // namespace qkv

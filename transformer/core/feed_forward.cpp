@@ -1,5 +1,6 @@
 // Feed-forward block with ReLU, GELU or SwiGLU.
 #include "transformer/core/feed_forward.h"
+#include "transformer/core/linear.h"
 #include "transformer/core/row_kernels.h"
 
 #include <ATen/Parallel.h>
@@ -112,13 +113,13 @@ FeedForwardImpl::FeedForwardImpl(const FeedForwardOptions& options) : options_(o
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  auto h = up_->forward(x);  // (B, T, F)
+  auto h = apply_linear(up_, x);  // (B, T, F)
   switch (options_.activation) {
     case Activation::kRelu: h = torch::relu(h); break;
     case Activation::kGelu: h = qkv::gelu(h); break;
-    case Activation::kSwiglu: h = torch::silu(h) * gate_->forward(x); break;
+    case Activation::kSwiglu: h = torch::silu(h) * apply_linear(gate_, x); break;
   }
-  return down_->forward(h);  // (B, T, C)
+  return apply_linear(down_, h);  // (B, T, C)
 }
 
 }  // namespace qkv

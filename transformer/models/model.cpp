@@ -6,6 +6,7 @@
 #include <set>
 
 #include "transformer/core/cross_entropy.h"
+#include "transformer/core/linear.h"
 #include "transformer/data/checksum.h"
 
 namespace qkv {
@@ -183,9 +184,10 @@ torch::Tensor TransformerModelImpl::token_logits(const torch::Tensor& hidden) {
   auto h = hidden;
   if (config_.family == Family::kBert) {
     // BERT's MLM head: dense, activation, norm, then the tied decoder with its own bias.
-    h = mlm_norm_->forward(torch::gelu(mlm_transform_->forward(h)));
+    h = mlm_norm_->forward(torch::gelu(apply_linear(mlm_transform_, h)));
   }
-  auto logits = lm_head_ ? lm_head_->forward(h) : torch::matmul(h, token_embedding_->weight.t());  // (B, T, V)
+  // The tied head as linear(h, W), not matmul(h, W.t()), for the reason core/linear.h gives.
+  auto logits = lm_head_ ? apply_linear(lm_head_, h) : torch::linear(h, token_embedding_->weight);  // (B, T, V)
   if (lm_bias_.defined()) logits = logits + lm_bias_;
   return logits;
 }
@@ -193,14 +195,14 @@ torch::Tensor TransformerModelImpl::token_logits(const torch::Tensor& hidden) {
 torch::Tensor TransformerModelImpl::token_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
                                                int64_t ignore_index, double label_smoothing) {
   auto h = hidden.reshape({-1, hidden.size(-1)});  // (N, C)
-  if (config_.family == Family::kBert) h = mlm_norm_->forward(torch::gelu(mlm_transform_->forward(h)));
+  if (config_.family == Family::kBert) h = mlm_norm_->forward(torch::gelu(apply_linear(mlm_transform_, h)));
   const auto& weight = lm_head_ ? lm_head_->weight : token_embedding_->weight;  // (V, C)
   return linear_cross_entropy(h, weight, lm_bias_, targets.reshape({-1}), ignore_index, label_smoothing);
 }
 
 torch::Tensor TransformerModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {
   auto pooled = pool_hidden(hidden, keep);  // (B, C)
-  return pooler_ ? torch::tanh(pooler_->forward(pooled)) : pooled;
+  return pooler_ ? torch::tanh(apply_linear(pooler_, pooled)) : pooled;
 }
 
 torch::Tensor TransformerModelImpl::pool_hidden(const torch::Tensor& hidden, const torch::Tensor& keep) {
@@ -219,12 +221,12 @@ torch::Tensor TransformerModelImpl::pool_hidden(const torch::Tensor& hidden, con
 
 torch::Tensor TransformerModelImpl::classify(const torch::Tensor& pooled) {
   TORCH_CHECK(classifier_, "model.num_classes is 0: this model has no classification head");
-  return classifier_->forward(pooled);  // (B, N)
+  return apply_linear(classifier_, pooled);  // (B, N)
 }
 
 torch::Tensor TransformerModelImpl::sentence_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
   TORCH_CHECK(sentence_head_, "this model has no sentence-pair head (task.sentence_objective is none)");
-  return sentence_head_->forward(pool(hidden, keep));  // (B, 2)
+  return apply_linear(sentence_head_, pool(hidden, keep));  // (B, 2)
 }
 
 torch::Tensor TransformerModelImpl::class_logits(const torch::Tensor& hidden, const torch::Tensor& keep) {
