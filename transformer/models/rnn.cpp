@@ -1,6 +1,7 @@
 // LSTM encoder-decoder with additive attention.
 #include "transformer/models/rnn.h"
 #include "transformer/core/dropout.h"
+#include "transformer/core/linear.h"
 
 namespace qkv {
 
@@ -50,9 +51,12 @@ RnnState RnnSeq2SeqImpl::start(const torch::Tensor& memory, const torch::Tensor&
     mean = memory.mean(1);
   }
   RnnState state;
-  state.h = torch::tanh(init_h_->forward(mean)).view({b, layers, c}).transpose(0, 1).contiguous().to(torch::kFloat32);
-  state.c = torch::tanh(init_c_->forward(mean)).view({b, layers, c}).transpose(0, 1).contiguous().to(torch::kFloat32);
-  state.keys = key_->forward(memory);  // (B, S, C)
+  auto initial = [&](const torch::nn::Linear& layer) {  // (L, B, C) float32
+    return torch::tanh(apply_linear(layer, mean)).view({b, layers, c}).transpose(0, 1).contiguous().to(torch::kFloat32);
+  };
+  state.h = initial(init_h_);
+  state.c = initial(init_c_);
+  state.keys = apply_linear(key_, memory);  // (B, S, C)
   return state;
 }
 
@@ -63,8 +67,8 @@ torch::Tensor RnnSeq2SeqImpl::decode(const torch::Tensor& y, const torch::Tensor
   std::vector<torch::Tensor> outputs;
   for (int64_t t = 0; t < y.size(1); ++t) {
     // Additive attention from the previous top-layer state.
-    auto query = query_->forward(state.h[-1]).unsqueeze(1);                          // (B, 1, C)
-    auto scores = energy_->forward(torch::tanh(query + state.keys)).squeeze(-1);    // (B, S)
+    auto query = apply_linear(query_, state.h[-1]).unsqueeze(1);                       // (B, 1, C)
+    auto scores = apply_linear(energy_, torch::tanh(query + state.keys)).squeeze(-1);  // (B, S)
     if (keep.defined()) scores = scores.masked_fill(keep.logical_not(), -1e30);
     auto weights = torch::softmax(scores.to(torch::kFloat32), -1);                  // (B, S)
     auto context = torch::bmm(weights.unsqueeze(1), memory.to(torch::kFloat32)).squeeze(1);  // (B, C)
@@ -73,7 +77,7 @@ torch::Tensor RnnSeq2SeqImpl::decode(const torch::Tensor& y, const torch::Tensor
     state.h = std::get<0>(hc).to(torch::kFloat32);
     state.c = std::get<1>(hc).to(torch::kFloat32);
     auto s = out.squeeze(1).to(torch::kFloat32);                                    // (B, C)
-    auto o = torch::tanh(output_->forward(torch::cat({s, context}, -1)));          // (B, C)
+    auto o = torch::tanh(apply_linear(output_, torch::cat({s, context}, -1)));      // (B, C)
     if (is_training() && options_.dropout > 0) o = qkv::dropout(o, options_.dropout, true);
     outputs.push_back(o);
   }
