@@ -32,8 +32,8 @@ namespace causal_softmax {
 
 using namespace row_kernels;
 
-QKV_CLONES void exp_clamped(const float* __restrict x, float* __restrict out, int64_t n, float shift, float scale) {
-  for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(at_least_minus_100(x[i] - shift)) * scale;
+QKV_CLONES void exp_clamped(const float* __restrict x, float* __restrict out, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_nonpositive(at_least_minus_100(x[i] - shift));
 }
 
 QKV_CLONES void scale_row(float* x, int64_t n, float s) {
@@ -84,7 +84,7 @@ torch::Tensor forward(const torch::Tensor& scores) {  // (rows, T) contiguous
     const float* x = read_row(scores, r, t, len, in);
     float* e = f32 ? y.data_ptr<float>() + r * t : out;
     const float m = row_max(x, len);
-    exp_clamped(x, e, len, m, 1.0f);
+    exp_clamped(x, e, len, m);
     scale_row(e, len, 1.0f / row_sum(e, len));
     write_row(y, r, t, len, e);
   });
