@@ -45,13 +45,15 @@ med = lambda xs, k: statistics.median(x[k] for x in xs)
 print(f"{sys.argv[2]} {sys.argv[3]}".strip())
 # The machine, since these shared machines are not always the same CPU.
 try:
-    info = open("/proc/cpuinfo").read()
-    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown CPU")
-    family = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("cpu family")), "?")
-    flags = set(next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), []))
-    cores = sum(1 for l in info.splitlines() if l.startswith("processor"))
+    cpu, cores = {}, 0
+    for key, _, value in (l.partition(":") for l in open("/proc/cpuinfo")):
+        key = key.strip()
+        cores += key == "processor"
+        cpu.setdefault(key, value.strip())  # the first CPU's fields
+    flags = cpu.get("flags", "").split()
     extras = ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "no bf16 extensions"
-    print(f"machine: {model} (family {family}), {cores} logical CPUs, {extras}")
+    print(f"machine: {cpu.get('model name', 'unknown CPU')} (family {cpu.get('cpu family', '?')}), "
+          f"{cores} logical CPUs, {extras}")
 except OSError:
     pass
 print(f"precision {q[0]['precision']}, {q[0]['threads']} threads, {q[0]['parameters']} parameters, "
