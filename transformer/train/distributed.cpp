@@ -45,6 +45,18 @@ std::string env_string(const char* name, const std::string& fallback) {
   return value && *value ? value : fallback;
 }
 
+// Turns off TCPStoreOptions::useLibUV where this LibTorch has the field and it was on; false otherwise.
+template <typename Options>
+auto disable_libuv(Options& options, int) -> decltype(options.useLibUV = false, bool()) {
+  if (!options.useLibUV) return false;
+  options.useLibUV = false;
+  return true;
+}
+template <typename Options>
+bool disable_libuv(Options&, long) {
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Distributed> Distributed::from_environment() {
@@ -72,7 +84,14 @@ std::unique_ptr<Distributed> Distributed::from_environment() {
   options.timeout = timeout;
   d->group_ = std::make_unique<Group>();
   try {
-    d->group_->store = c10::make_intrusive<c10d::TCPStore>(address, options);
+    try {
+      d->group_->store = c10::make_intrusive<c10d::TCPStore>(address, options);
+    } catch (const std::exception& e) {
+      // LibTorch >= 2.4 asks for the libuv store by default, which a LibTorch built without libuv
+      // (Debian's) refuses before opening a socket: fall back to the classic store there.
+      if (std::string(e.what()).find("libuv") == std::string::npos || !disable_libuv(options, 0)) throw;
+      d->group_->store = c10::make_intrusive<c10d::TCPStore>(address, options);
+    }
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
     const std::string interface = env_string("GLOO_SOCKET_IFNAME", "");
     if (!interface.empty()) {

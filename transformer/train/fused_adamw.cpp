@@ -5,6 +5,9 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 namespace qkv {
 
@@ -25,6 +28,16 @@ QKV_CLONES void adamw_span(
   }
 }
 
+// LibTorch's optimizers key their per-parameter state by the parameter's TensorImpl: as its address
+// printed (1.x, c10::guts::to_string) or as the pointer itself (2.x). State must land under the key
+// LibTorch's serialisation and its own AdamW use, whichever the build's LibTorch is.
+[[maybe_unused]] std::string state_key(std::string*, c10::TensorImpl* impl) {
+  std::ostringstream out;
+  out << static_cast<void*>(impl);
+  return out.str();
+}
+[[maybe_unused]] void* state_key(void**, c10::TensorImpl* impl) { return impl; }
+
 }  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
@@ -40,8 +53,9 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
     const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
       auto& states = state();
+      using Key = typename std::decay_t<decltype(states)>::key_type;
+      const auto key = state_key(static_cast<Key*>(nullptr), p.unsafeGetTensorImpl());
       if (states.find(key) == states.end()) {
         auto fresh = std::make_unique<torch::optim::AdamWParamState>();
         fresh->step(0);
