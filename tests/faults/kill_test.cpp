@@ -4,6 +4,8 @@
 // bit. Damaged checkpoints (truncated, one bit flipped) are passed over for the previous one.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <random>
 
 #include "faults.h"
@@ -25,7 +27,9 @@ std::string run_args(const test::ScratchDir& dir, const std::string& out, int64_
 TEST_CASE("SIGKILL 20 times, 10 during checkpoint writes: resumed runs equal an uninterrupted one", "[faults]") {
   test::ScratchDir dir("kill");
   const int64_t steps = 300;
+  const auto started = std::chrono::steady_clock::now();
   auto reference = test::run_qkv(run_args(dir, dir / "ref", steps));
+  const double reference_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   INFO(reference.output);
   REQUIRE(reference.exit_code == 0);
   const auto expected = test::train_losses(dir / "ref");
@@ -46,9 +50,13 @@ TEST_CASE("SIGKILL 20 times, 10 during checkpoint writes: resumed runs equal an 
     CHECK_FALSE(verify_checkpoint(*newest));
   }
   std::mt19937 rng(20261121);
-  for (int i = 0; i < 10; ++i) {  // at random moments: start-up, a step, a write
-    const double delay = 0.6 + 2.0 * std::uniform_real_distribution<double>(0, 1)(rng);
-    CAPTURE(i, delay);
+  // At random moments (start-up, a step, a write), drawn from up to an eighth of the uninterrupted
+  // run's time so that, the start-up being repeated by each, ten kills leave the run unfinished
+  // however fast this machine trains.
+  const double latest = std::min(2.6, 0.1 + reference_s / 8);
+  for (int i = 0; i < 10; ++i) {
+    const double delay = 0.1 + (latest - 0.1) * std::uniform_real_distribution<double>(0, 1)(rng);
+    CAPTURE(i, delay, reference_s);
     auto killed = test::run_and_signal("", run_args(dir, run, steps), delay, "KILL");
     if (test::exit_of(killed) == 0) break;  // the run finished first
     CHECK(test::exit_of(killed) == 137);
