@@ -129,6 +129,10 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
   AttentionOptions ao;
   ao.d_model = 16;
   ao.heads = 4;
+  // Both implementations where LibTorch has the fused one (it passes shaw to the reference path).
+  ao.backend = fused_attention_available() ? GENERATE(AttentionBackend::kReference, AttentionBackend::kFused)
+                                           : AttentionBackend::kReference;
+  CAPTURE(int(ao.backend));
   MultiHeadAttention mha(ao);
   mha->eval();
 
@@ -137,14 +141,12 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
   auto keep = torch::ones({B, T}, torch::kBool);
   keep[1].narrow(0, 6, 3).fill_(false);  // second sequence: 6 real tokens, 3 padding
 
-  set_attention_backend(AttentionBackend::kReference);
   auto signals = scheme->signals(T, 0, T, 0, torch::kCPU);
   AttentionInputs in;
   in.signals = &signals;
   in.keep_mask = build_keep_mask(keep, causal, T, T, 0, torch::kCPU);
   auto got = mha->forward(x, {}, in).to(torch::kFloat64);
   auto want = naive_attention(mha, scheme, x, keep, causal);
-  set_attention_backend(AttentionBackend::kAuto);
   // Padding queries are not compared: only real tokens have defined outputs.
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t)
@@ -248,10 +250,13 @@ TEST_CASE("the fused attention path equals the reference path", "[core]") {
   auto tokens = torch::randint(4, 50, {2, 12});
   auto keep = torch::ones({2, 12}, torch::kBool);
   keep[1].narrow(0, 8, 4).fill_(false);
-  set_attention_backend(AttentionBackend::kReference);
   auto reference = model->hidden(tokens, keep);
-  set_attention_backend(AttentionBackend::kAuto);
-  auto fused = model->hidden(tokens, keep);
+  auto config = test::small_config(causal ? Family::kGpt : Family::kBert, kind);
+  config.attention = AttentionBackend::kFused;
+  torch::manual_seed(7);
+  auto fused_model = make_model(config, 50, 7);  // the same weights: small_model's seeds
+  fused_model->eval();
+  auto fused = fused_model->hidden(tokens, keep);
   CHECK(torch::allclose(reference, fused, 1e-5, 1e-5));
 }
 

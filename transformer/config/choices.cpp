@@ -110,6 +110,16 @@ bool position_option_applies(PositionKind scheme, const std::string& key) {
   return owner == PositionKind::kNone || owner == scheme;
 }
 
+const Choices<AttentionBackend>& attention_backend_choices() {
+  // fused is offered only where the LibTorch this was built with has scaled_dot_product_attention.
+  static const Choices<AttentionBackend> c{{"auto", AttentionBackend::kAuto},
+                                           {"reference", AttentionBackend::kReference},
+#ifdef QKV_FUSED_ATTENTION
+                                           {"fused", AttentionBackend::kFused},
+#endif
+  };
+  return c;
+}
 const Choices<NormKind>& norm_kind_choices() {
   static const Choices<NormKind> c{{"layernorm", NormKind::kLayerNorm}, {"rmsnorm", NormKind::kRmsNorm}};
   return c;

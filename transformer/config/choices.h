@@ -60,6 +60,7 @@ const Choices<DeviceKind>& device_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
 const Choices<PositionKind>& position_choices();
 const Choices<NormKind>& norm_kind_choices();
+const Choices<AttentionBackend>& attention_backend_choices();
 const Choices<Activation>& activation_choices();
 const Choices<bool>& norm_placement_choices();  // pre -> true, post -> false
 

@@ -48,6 +48,7 @@ struct ModelConfig {
   Pooling pool = Pooling::kAuto;  // what the classification head reads
   bool pooler = false;            // a dense layer and tanh over the pooled representation (BERT's pooler)
   bool sentence_head = false;     // masked_lm's two-way sentence-pair head; follows task.sentence_objective
+  AttentionBackend attention = AttentionBackend::kAuto;
   PositionConfig position;
 
   template <class V>
@@ -64,6 +65,8 @@ struct ModelConfig {
     v.choice("norm", pre_norm, norm_placement_choices(), Spec().doc("pre|post"));
     v.choice("norm_type", norm_type, norm_kind_choices(), Spec().doc("layernorm|rmsnorm"));
     v.choice("activation", activation, activation_choices(), Spec().doc("relu|gelu|swiglu"));
+    v.choice("attention", attention, attention_backend_choices(),
+             Spec().doc("auto|reference|fused; auto: LibTorch's fused kernels on a GPU, qkv's own on the CPU"));
     v.field("bias", bias, Spec().doc("biases in linear layers and LayerNorm"));
     v.field("tie_embeddings", tie_embeddings, Spec());
     v.field("scale_embeddings", scale_embeddings, Spec());

@@ -19,7 +19,6 @@
 namespace qkv {
 
 namespace {
-AttentionBackend g_backend = AttentionBackend::kAuto;
 // Finite, so a row with every key masked gives a uniform row instead of NaN.
 constexpr double kMaskedScore = -1e30;
 // The causal softmax on the CPU, for float32 and bf16 scores (B, H, T, T): row i keeps keys 0..i.
@@ -131,8 +130,6 @@ bool applies(const torch::Tensor& scores, const AttentionInputs& in) {
 }  // namespace causal_softmax
 }  // namespace
 
-void set_attention_backend(AttentionBackend backend) { g_backend = backend; }
-AttentionBackend attention_backend() { return g_backend; }
 bool fused_attention_available() { return TORCH_VERSION_MAJOR >= 2; }
 
 MultiHeadAttentionImpl::MultiHeadAttentionImpl(const AttentionOptions& options)
@@ -263,7 +260,9 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   torch::Tensor out;  // (B, H, Tq, Dh)
 #if TORCH_VERSION_MAJOR >= 2
   const bool shaw = in.signals && in.signals->rel_index.defined();
-  if (g_backend == AttentionBackend::kAuto && !shaw && !weights) {
+  const bool fused = options_.backend == AttentionBackend::kFused ||
+                     (options_.backend == AttentionBackend::kAuto && !q.device().is_cpu());
+  if (fused && !shaw && !weights) {
     out = attend_fused(q, k, v, in, dropout);
   }
 #endif

@@ -18,6 +18,7 @@ struct AttentionOptions {
   double dropout = 0.0;  // on the attention probabilities
   bool bias = true;      // biases of the q, k, v and output projections
   bool cross = false;    // keys and values come from a memory instead of the input
+  AttentionBackend backend = AttentionBackend::kAuto;  // core/kinds.h
 };
 
 // Everything about one call except the tensors being attended over.
@@ -28,12 +29,8 @@ struct AttentionInputs {
   int64_t layer = 0;                        // index into per-layer signals (shaw)
 };
 
-// Which implementation forms the scores. kReference is the explicit matmul-softmax-matmul;
-// kAuto uses at::scaled_dot_product_attention where LibTorch >= 2.0 provides it and the scheme
-// allows (not shaw, not when attention weights are asked for).
-enum class AttentionBackend { kReference, kAuto };
-void set_attention_backend(AttentionBackend backend);
-AttentionBackend attention_backend();
+// Whether this LibTorch has at::scaled_dot_product_attention (>= 2.0), which AttentionBackend's
+// kFused and, on a GPU, kAuto use.
 bool fused_attention_available();
 
 class MultiHeadAttentionImpl : public torch::nn::Module {

@@ -7,6 +7,11 @@ namespace qkv {
 enum class PositionKind { kNone, kSinusoidal, kLearned, kShaw, kT5, kRope, kAlibi };
 enum class NormKind { kLayerNorm, kRmsNorm };
 enum class Activation { kRelu, kGelu, kSwiglu };
+// How attention is computed. kReference: qkv's own matmul-softmax-matmul (its causal softmax,
+// dropout and Shaw kernels). kFused: at::scaled_dot_product_attention (LibTorch >= 2.0) wherever
+// the scheme allows (not shaw, not when attention weights are asked for). kAuto: fused on a GPU,
+// reference on the CPU, where LibTorch's fused CPU kernels measured several times slower.
+enum class AttentionBackend { kAuto, kReference, kFused };
 
 // Names as written in experiment files.
 const char* position_kind_name(PositionKind kind);

@@ -10,6 +10,7 @@ BlockImpl::BlockImpl(const BlockOptions& options) : options_(options) {
   attn.heads = options.heads;
   attn.dropout = options.attention_dropout;
   attn.bias = options.bias;
+  attn.backend = options.attention;
   NormOptions norm;
   norm.dim = options.d_model;
   norm.kind = options.norm;

@@ -21,6 +21,7 @@ struct BlockOptions {
   Activation activation = Activation::kGelu;
   bool bias = true;
   bool cross = false;  // decoder block of an encoder-decoder model
+  AttentionBackend attention = AttentionBackend::kAuto;
 };
 
 // What a block needs besides its input, shared by all blocks of one stack forward.

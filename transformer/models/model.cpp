@@ -33,6 +33,7 @@ StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
   s.block.activation = c.activation;
   s.block.bias = c.bias;
   s.block.cross = cross;
+  s.block.attention = c.attention;
   s.layers = (decoder && c.family == Family::kSeq2Seq && c.decoder_layers > 0) ? c.decoder_layers : c.layers;
   s.position.kind = c.position.scheme;
   s.position.max_len = c.max_len;
