@@ -22,7 +22,9 @@ while [ $# -gt 0 ]; do
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-scripts/setup.sh --bench
+# Installs only when something is missing (inside scripts/check_libtorch2.sh's root, whose
+# packages setup.sh does not know, nothing is).
+if [ -z "$qkv" ] || ! /usr/bin/python3 -c 'import torch, yaml' 2>/dev/null; then scripts/setup.sh --bench; fi
 if [ -z "$qkv" ]; then
   scripts/build.sh
   qkv=build/qkv
