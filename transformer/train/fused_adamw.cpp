@@ -3,6 +3,9 @@
 #include "transformer/core/clones.h"
 
 #include <ATen/Parallel.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <ATen/ops/_fused_adamw.h>
+#endif
 
 #include <cmath>
 #include <sstream>
@@ -40,6 +43,32 @@ QKV_CLONES void adamw_span(
 
 }  // namespace
 
+bool multi_tensor_adamw_available(const torch::Device& device) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (device.is_cuda()) return true;
+  return device.is_cpu() && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 4);
+#else
+  return false;
+#endif
+}
+
+void multi_tensor_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                        const std::vector<torch::Tensor>& exp_avgs, const std::vector<torch::Tensor>& exp_avg_sqs,
+                        int64_t step, double lr, double beta1, double beta2, double weight_decay, double eps) {
+  if (params.empty()) return;
+  TORCH_CHECK(multi_tensor_adamw_available(params[0].device()), "multi_tensor_adamw: at::_fused_adamw_ is not in this LibTorch for ",
+              params[0].device());
+#if TORCH_VERSION_MAJOR >= 2
+  // The kernel reads each parameter's step from a float32 scalar on its device; one tensor serves all.
+  const auto count = torch::full({}, double(step), params[0].options().dtype(torch::kFloat32));
+  const std::vector<torch::Tensor> steps(params.size(), count);
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2, weight_decay, eps,
+                    /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)step, (void)lr, (void)beta1, (void)beta2, (void)weight_decay, (void)eps;
+#endif
+}
+
 torch::Tensor FusedAdamW::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
@@ -51,6 +80,9 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
     auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
     const double lr = options.lr(), decay = options.weight_decay(), eps = options.eps();
     const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
+    // GPU parameters at the same step, for one multi-tensor update after the loop.
+    std::vector<torch::Tensor> gpu_params, gpu_grads, gpu_avgs, gpu_avg_sqs;
+    int64_t gpu_step = -1;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       auto& states = state();
@@ -69,6 +101,15 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
         s.exp_avg_sq(s.exp_avg_sq().to(p.device()));
       }
       s.step(s.step() + 1);
+      if (p.is_cuda() && !options.amsgrad() && multi_tensor_adamw_available(p.device()) &&
+          (gpu_step < 0 || gpu_step == s.step())) {
+        gpu_step = s.step();
+        gpu_params.push_back(p);
+        gpu_grads.push_back(p.grad());
+        gpu_avgs.push_back(s.exp_avg());
+        gpu_avg_sqs.push_back(s.exp_avg_sq());
+        continue;
+      }
       const double correction1 = 1.0 - std::pow(beta1, double(s.step()));
       const double correction2 = 1.0 - std::pow(beta2, double(s.step()));
       const bool one_pass = p.scalar_type() == torch::kFloat32 && p.grad().scalar_type() == torch::kFloat32 &&
@@ -92,6 +133,7 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
         adamw_span(w + begin, g + begin, m + begin, v + begin, end - begin, keep, b1, b2, step_size, root2, epsilon);
       });
     }
+    multi_tensor_adamw(gpu_params, gpu_grads, gpu_avgs, gpu_avg_sqs, gpu_step, lr, beta1, beta2, decay, eps);
   }
   return loss;
 }
