@@ -1,9 +1,9 @@
 // The compute device of the process.
 #include "transformer/core/device.h"
+#include "transformer/core/torch_version.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -38,7 +38,7 @@ void synchronize_compute_device() {
 }
 
 bool cpu_autocast_enabled() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if QKV_TORCH_AT_LEAST(2, 4)
   return at::autocast::is_autocast_enabled(at::kCPU);  // 2.4 replaced the CPU-specific calls
 #else
   return at::autocast::is_cpu_enabled();

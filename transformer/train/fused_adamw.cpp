@@ -1,9 +1,10 @@
 // One-pass AdamW step.
 #include "transformer/train/fused_adamw.h"
 #include "transformer/core/clones.h"
+#include "transformer/core/torch_version.h"
 
 #include <ATen/Parallel.h>
-#if TORCH_VERSION_MAJOR >= 2
+#if QKV_TORCH_AT_LEAST(2, 0)
 #include <ATen/ops/_fused_adamw.h>
 #endif
 
@@ -44,12 +45,7 @@ QKV_CLONES void adamw_span(
 }  // namespace
 
 bool multi_tensor_adamw_available(const torch::Device& device) {
-#if TORCH_VERSION_MAJOR >= 2
-  if (device.is_cuda()) return true;
-  return device.is_cpu() && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 4);
-#else
-  return false;
-#endif
+  return (device.is_cuda() && QKV_TORCH_AT_LEAST(2, 0)) || (device.is_cpu() && QKV_TORCH_AT_LEAST(2, 4));
 }
 
 void multi_tensor_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
@@ -58,14 +54,12 @@ void multi_tensor_adamw(const std::vector<torch::Tensor>& params, const std::vec
   if (params.empty()) return;
   TORCH_CHECK(multi_tensor_adamw_available(params[0].device()), "multi_tensor_adamw: at::_fused_adamw_ is not in this LibTorch for ",
               params[0].device());
-#if TORCH_VERSION_MAJOR >= 2
+#if QKV_TORCH_AT_LEAST(2, 0)
   // The kernel reads each parameter's step from a float32 scalar on its device; one tensor serves all.
   const auto count = torch::full({}, double(step), params[0].options().dtype(torch::kFloat32));
   const std::vector<torch::Tensor> steps(params.size(), count);
   at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2, weight_decay, eps,
                     /*amsgrad=*/false, /*maximize=*/false);
-#else
-  (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)step, (void)lr, (void)beta1, (void)beta2, (void)weight_decay, (void)eps;
 #endif
 }
 

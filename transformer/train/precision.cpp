@@ -2,7 +2,6 @@
 #include "transformer/train/precision.h"
 
 #include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 #include <fstream>
 #include <string>
@@ -11,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "transformer/core/device.h"
+#include "transformer/core/torch_version.h"
 
 namespace qkv {
 
@@ -32,7 +32,7 @@ Precision resolve_precision(Precision precision) {
 namespace {
 
 // LibTorch 2.4 replaced the CPU-specific autocast calls by ones taking a device type.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if QKV_TORCH_AT_LEAST(2, 4)
 void enable_cpu_autocast(bool on) {
   at::autocast::set_autocast_enabled(at::kCPU, on);
   if (on) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
