@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "transformer/core/allocator.h"
+#include "transformer/util/allocator.h"
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);

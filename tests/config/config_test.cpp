@@ -8,7 +8,7 @@
 
 #include "helpers.h"
 #include "transformer/config/experiment.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 using namespace qkv;
 

@@ -8,7 +8,6 @@
 #include "helpers.h"
 #include "transformer/core/attention.h"
 #include "transformer/core/mask.h"
-#include "transformer/core/relative.h"
 
 using namespace qkv;
 
@@ -155,42 +154,6 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
       }
 }
 
-TEST_CASE("Shaw's row kernels equal a gather and a scatter by distance index, values and gradients", "[core]") {
-  // (clip, queries, first query position, keys): square grids, a cached decoding step, a block of
-  // queries after the cache, more keys than queries, no window, a window wider than the grid.
-  const auto [clip, q_len, q_offset, k_len] =
-      GENERATE(std::make_tuple(2, 5, 0, 5), std::make_tuple(3, 1, 8, 9), std::make_tuple(4, 3, 6, 9),
-               std::make_tuple(2, 4, 0, 9), std::make_tuple(0, 5, 0, 5), std::make_tuple(20, 4, 0, 4));
-  CAPTURE(clip, q_len, q_offset, k_len);
-  const int64_t buckets = 2 * clip + 1, shift = -q_offset;  // keys start at position 0
-  auto i = torch::arange(q_offset, q_offset + q_len).unsqueeze(1);
-  auto j = torch::arange(k_len).unsqueeze(0);
-  auto index = ((j - i).clamp(-clip, clip) + clip).expand({2, 3, q_len, k_len});
-  torch::manual_seed(7);
-  auto per_distance = torch::randn({2, 3, q_len, buckets}, torch::kFloat64).requires_grad_(true);
-  auto per_pair = torch::randn({2, 3, q_len, k_len}, torch::kFloat64).requires_grad_(true);
-  auto up_pair = torch::randn({2, 3, q_len, k_len}, torch::kFloat64);
-  auto up_distance = torch::randn({2, 3, q_len, buckets}, torch::kFloat64);
-
-  auto spread = spread_by_distance(per_distance, k_len, shift, clip);
-  auto gathered = per_distance.gather(-1, index);
-  CHECK(torch::allclose(spread, gathered));
-  auto g_kernel = torch::autograd::grad({(spread * up_pair).sum()}, {per_distance})[0];
-  auto g_gather = torch::autograd::grad({(gathered * up_pair).sum()}, {per_distance})[0];
-  CHECK(torch::allclose(g_kernel, g_gather));
-
-  auto collected = collect_by_distance(per_pair, shift, clip);
-  auto scattered = torch::zeros({2, 3, q_len, buckets}, torch::kFloat64).scatter_add(-1, index, per_pair);
-  CHECK(torch::allclose(collected, scattered));
-  auto c_kernel = torch::autograd::grad({(collected * up_distance).sum()}, {per_pair})[0];
-  auto c_scatter = torch::autograd::grad({(scattered * up_distance).sum()}, {per_pair})[0];
-  CHECK(torch::allclose(c_kernel, c_scatter));
-
-  // bf16, as under autocast: sums accumulate in float32, so they match the float64 ones to bf16 rounding.
-  auto collected16 = collect_by_distance(per_pair.detach().to(torch::kBFloat16), shift, clip).to(torch::kFloat64);
-  CHECK(torch::allclose(collected16, scattered.detach(), 1e-2, 1e-2));
-}
-
 TEST_CASE("Shaw's row kernels and the gathered path give the same attention, outputs and gradients", "[core]") {
   const int64_t clip = GENERATE(1, 3, 8, 20);  // T = 9: narrow windows, exactly T - 1, wider
   const bool causal = GENERATE(false, true);
@@ -274,43 +237,4 @@ TEST_CASE("a fully masked row gives finite outputs", "[core]") {
   AttentionInputs in;
   in.keep_mask = torch::zeros({1, 1, 3, 3}, torch::kBool);
   CHECK(torch::isfinite(mha->forward(x, {}, in)).all().item<bool>());
-}
-
-TEST_CASE("the causal softmax kernel equals the masked softmax, probabilities and gradients, float32 and bf16",
-          "[core]") {
-  const int64_t T = GENERATE(1, 7, 16, 33);  // tails shorter and longer than one 16-lane step
-  CAPTURE(T);
-  torch::manual_seed(11);
-  const int64_t B = 2, H = 3, Dh = 8;
-  auto q0 = torch::randn({B, H, T, Dh}) * 2, k0 = torch::randn({B, H, T, Dh}), v0 = torch::randn({B, H, T, Dh});
-  auto upstream = torch::randn({B, H, T, Dh});
-  // The same causal mask, given as a mask (LibTorch's masked softmax) or as causal_only (the kernel).
-  auto run = [&](torch::Dtype dtype, bool kernel, torch::Tensor* weights) {
-    AttentionInputs in;
-    in.keep_mask = torch::ones({T, T}, torch::kBool).tril().view({1, 1, T, T});
-    in.causal_only = kernel;
-    auto leaf = [&](const torch::Tensor& t) { return t.to(dtype, false, /*copy=*/true).requires_grad_(true); };
-    auto q = leaf(q0), k = leaf(k0), v = leaf(v0);
-    auto out = attend_reference(q, k, v, in, 0.0, false, weights);
-    (out.to(torch::kFloat64) * upstream.to(torch::kFloat64)).sum().backward();
-    return std::vector<torch::Tensor>{out.to(torch::kFloat64), q.grad().to(torch::kFloat64),
-                                      k.grad().to(torch::kFloat64), v.grad().to(torch::kFloat64)};
-  };
-  torch::Tensor weights;
-  const auto truth = run(torch::kFloat64, false, nullptr);  // LibTorch in float64
-  const auto f32 = run(torch::kFloat32, true, &weights);
-  for (size_t i = 0; i < truth.size(); ++i) CHECK(torch::allclose(f32[i], truth[i], 1e-5, 1e-5));
-  // Rows sum to one and every future key gets exactly zero.
-  CHECK(torch::allclose(weights.sum(-1), torch::ones({B, H, T}), 1e-6, 1e-6));
-  CHECK(weights.triu(1).eq(0).all().item<bool>());
-  // bf16: no further from the float64 truth than LibTorch's own masked softmax in bf16, within a
-  // margin for the probabilities the backward reads (bf16 here, float32 there).
-  const auto kernel = run(torch::kBFloat16, true, nullptr);
-  const auto library = run(torch::kBFloat16, false, nullptr);
-  for (size_t i = 0; i < truth.size(); ++i) {
-    const double kernel_error = (kernel[i] - truth[i]).abs().max().item<double>();
-    const double library_error = (library[i] - truth[i]).abs().max().item<double>();
-    CAPTURE(i, kernel_error, library_error);
-    CHECK(kernel_error <= 2 * library_error + 0.02);
-  }
 }

@@ -11,7 +11,7 @@
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
 #include "transformer/data/parallel.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 using namespace qkv;
 

@@ -8,7 +8,7 @@
 #include "helpers.h"
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 using namespace qkv;
 

@@ -6,7 +6,7 @@
 
 #include "helpers.h"
 #include "transformer/data/parallel.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 using namespace qkv;
 

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/eval/bleu.h"
 
 using namespace qkv;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.h"
+#include "transformer/analysis/estimates.h"
 
 using namespace qkv;
 

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "helpers.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/text/tokenizer.h"
 
 using namespace qkv;

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "helpers.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/train/checkpoint.h"
 
 using namespace qkv;

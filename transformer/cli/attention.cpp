@@ -9,10 +9,11 @@
 #include "transformer/analysis/attention_stats.h"
 #include "transformer/cli/verbs.h"
 #include "transformer/core/device.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

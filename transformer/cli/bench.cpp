@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "transformer/analysis/estimates.h"
 #include "transformer/cli/verbs.h"
 #include "transformer/core/device.h"
 #include "transformer/infer/generate.h"

@@ -12,9 +12,10 @@
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
 #include "transformer/data/parallel.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

@@ -6,12 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "transformer/cli/verbs.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/metrics_log.h"
 #include "transformer/train/precision.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "transformer/config/experiment.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace {
 

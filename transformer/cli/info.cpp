@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "transformer/analysis/estimates.h"
 #include "transformer/cli/verbs.h"
 #include "transformer/core/device.h"
 

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "transformer/cli/verbs.h"
-#include "transformer/core/allocator.h"
-#include "transformer/errors.h"
+#include "transformer/util/allocator.h"
+#include "transformer/util/errors.h"
 
 namespace {
 

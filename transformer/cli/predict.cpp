@@ -8,10 +8,11 @@
 
 #include "transformer/cli/verbs.h"
 #include "transformer/data/examples.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/tasks/classify.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

@@ -5,7 +5,7 @@
 
 #include "transformer/cli/verbs.h"
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/eval/bleu.h"
 
 namespace qkv::cli {

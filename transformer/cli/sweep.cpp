@@ -15,9 +15,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "transformer/analysis/estimates.h"
 #include "transformer/cli/verbs.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

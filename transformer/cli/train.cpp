@@ -9,8 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "transformer/analysis/estimates.h"
 #include "transformer/cli/verbs.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/distributed.h"
 #include "transformer/train/faults.h"
@@ -18,6 +19,7 @@
 #include "transformer/train/precision.h"
 #include "transformer/train/progress.h"
 #include "transformer/train/trainer.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

@@ -11,10 +11,11 @@
 
 #include "transformer/cli/verbs.h"
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/tasks/translate.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "transformer/core/kinds.h"
+#include "transformer/config/kinds.h"
 
 namespace qkv {
 

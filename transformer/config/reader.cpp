@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "transformer/config/experiment.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "transformer/config/experiment.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

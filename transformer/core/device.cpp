@@ -1,8 +1,6 @@
 // The compute device of the process.
 #include "transformer/core/device.h"
-#include "transformer/core/torch_version.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -35,14 +33,6 @@ torch::Device compute_device() { return g_device; }
 
 void synchronize_compute_device() {
   if (g_device.is_cuda()) torch::cuda::synchronize(g_device.index());
-}
-
-bool cpu_autocast_enabled() {
-#if QKV_TORCH_AT_LEAST(2, 4)
-  return at::autocast::is_autocast_enabled(at::kCPU);  // 2.4 replaced the CPU-specific calls
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
 }
 
 }  // namespace qkv

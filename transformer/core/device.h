@@ -20,7 +20,4 @@ torch::Device compute_device();
 // Waits for the work queued on the compute device: before a clock is read.
 void synchronize_compute_device();
 
-// Whether LibTorch's CPU autocast is on (qkv turns it on in bf16: train/precision.h).
-bool cpu_autocast_enabled();
-
 }  // namespace qkv

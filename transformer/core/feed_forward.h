@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "transformer/core/kinds.h"
+#include "transformer/config/kinds.h"
 
 namespace qkv {
 

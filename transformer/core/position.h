@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "transformer/core/kinds.h"
+#include "transformer/config/kinds.h"
 
 namespace qkv {
 

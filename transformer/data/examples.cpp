@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

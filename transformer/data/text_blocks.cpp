@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

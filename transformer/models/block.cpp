@@ -1,6 +1,6 @@
 // Transformer block with pre- or post-norm residual wiring.
 #include "transformer/models/block.h"
-#include "transformer/core/dropout.h"
+#include "transformer/kernels/dropout.h"
 
 namespace qkv {
 

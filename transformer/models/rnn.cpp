@@ -1,6 +1,6 @@
 // LSTM encoder-decoder with additive attention.
 #include "transformer/models/rnn.h"
-#include "transformer/core/dropout.h"
+#include "transformer/kernels/dropout.h"
 #include "transformer/core/linear.h"
 
 namespace qkv {

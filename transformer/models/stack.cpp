@@ -1,6 +1,6 @@
 // Encoder/decoder stack: position embedding, masks and signals built once, then the blocks.
 #include "transformer/models/stack.h"
-#include "transformer/core/dropout.h"
+#include "transformer/kernels/dropout.h"
 
 #include "transformer/core/mask.h"
 

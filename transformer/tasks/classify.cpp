@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/eval/metrics.h"
 
 namespace qkv {

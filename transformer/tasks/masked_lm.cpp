@@ -8,7 +8,7 @@
 
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

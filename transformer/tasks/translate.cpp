@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "transformer/core/device.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/eval/bleu.h"
 
 namespace qkv {

@@ -12,8 +12,8 @@
 
 #include <fmt/format.h>
 
-#include "transformer/data/checksum.h"
-#include "transformer/errors.h"
+#include "transformer/util/checksum.h"
+#include "transformer/util/errors.h"
 #include "transformer/text/spm_bridge.h"
 
 namespace qkv {

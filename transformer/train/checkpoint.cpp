@@ -17,8 +17,9 @@
 
 #include <fmt/format.h>
 
-#include "transformer/data/checksum.h"
-#include "transformer/errors.h"
+#include "transformer/util/checksum.h"
+#include "transformer/util/atomic_file.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 
@@ -27,28 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kFormat = 1;
-
-[[noreturn]] void io_failure(const std::string& what, const std::string& path, int err) {
-  throw std::runtime_error(fmt::format("{}: {}: {} (errno {})", path, what, std::strerror(err), err));
-}
-
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) io_failure("cannot open to flush", path, errno);
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    io_failure("cannot flush", path, err);
-  }
-  ::close(fd);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 int64_t step_of(const fs::path& dir) {
   const std::string name = dir.filename().string();
@@ -70,42 +49,12 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(TransformerMode
 
 }  // namespace
 
-// Writes bytes to a new file and flushes them to the disk; errors name the path and errno (a full
-// disk surfaces here, or at the flush).
-static void write_file_durable(const std::string& path, const std::string& contents) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) io_failure("cannot write", path, errno);
-  for (size_t done = 0; done < contents.size();) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      io_failure("cannot write", path, err);
-    }
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    io_failure("cannot flush", path, err);
-  }
-  if (::close(fd) != 0) io_failure("cannot close", path, errno);
-}
-
 // Fault injection for the fault battery: QKV_FAULT_KILL=STAGE@STEP kills this process with
 // SIGKILL at that stage of writing checkpoint step-STEP (model, optimizer, trainer, rename,
 // manifest, latest). Without the variable, nothing happens.
 static void fault_point(const char* stage, int64_t step) {
   const char* spec = std::getenv("QKV_FAULT_KILL");
   if (spec && fmt::format("{}@{}", stage, step) == spec) ::raise(SIGKILL);
-}
-
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  write_file_durable(tmp, contents);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) io_failure("cannot rename into place", path, errno);
-  fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), true);
 }
 
 CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep, std::string subdir, std::string pointer)

@@ -67,7 +67,4 @@ struct InitReport {
 InitReport init_from_checkpoint(const std::string& path, TransformerModel& model, const std::string& tokenizer_checksum,
                                 bool load_values);
 
-// Writes `contents` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
-void write_file_atomic(const std::string& path, const std::string& contents);
-
 }  // namespace qkv

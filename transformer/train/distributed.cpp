@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "transformer/core/device.h"
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 
 namespace qkv {
 

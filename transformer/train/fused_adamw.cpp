@@ -1,7 +1,7 @@
 // One-pass AdamW step.
 #include "transformer/train/fused_adamw.h"
-#include "transformer/core/clones.h"
-#include "transformer/core/torch_version.h"
+#include "transformer/kernels/clones.h"
+#include "transformer/util/torch_version.h"
 
 #include <ATen/Parallel.h>
 #if QKV_TORCH_AT_LEAST(2, 0)

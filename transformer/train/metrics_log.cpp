@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "transformer/train/checkpoint.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv {
 

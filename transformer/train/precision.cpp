@@ -10,7 +10,8 @@
 #include <torch/torch.h>
 
 #include "transformer/core/device.h"
-#include "transformer/core/torch_version.h"
+#include "transformer/kernels/autocast.h"
+#include "transformer/util/torch_version.h"
 
 namespace qkv {
 

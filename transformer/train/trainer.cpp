@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "transformer/errors.h"
+#include "transformer/util/errors.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/faults.h"
 #include "transformer/train/metrics_log.h"
@@ -18,6 +18,7 @@
 #include "transformer/train/precision.h"
 #include "transformer/train/progress.h"
 #include "transformer/train/schedule.h"
+#include "transformer/util/atomic_file.h"
 
 namespace qkv {
 

@@ -1,5 +1,5 @@
 // Row kernels for Shaw's relative terms (see relative.h).
-#include "transformer/core/relative.h"
+#include "transformer/kernels/relative_distance.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>

@@ -1,5 +1,5 @@
 // Names of the position schemes.
-#include "transformer/core/kinds.h"
+#include "transformer/config/kinds.h"
 
 namespace qkv {
 

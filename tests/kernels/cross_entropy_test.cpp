@@ -4,13 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.h"
-#include "transformer/core/cross_entropy.h"
+#include "transformer/kernels/cross_entropy.h"
 #include "transformer/train/precision.h"
 
 using namespace qkv;
 namespace F = torch::nn::functional;
 
-TEST_CASE("fused linear cross-entropy equals the unfused loss and its gradients", "[core]") {
+TEST_CASE("fused linear cross-entropy equals the unfused loss and its gradients", "[kernels]") {
   auto gen = at::detail::createCPUGenerator(4);
   for (const double smoothing : {0.0, 0.1}) {
     for (const bool with_bias : {false, true}) {
@@ -41,7 +41,7 @@ TEST_CASE("fused linear cross-entropy equals the unfused loss and its gradients"
   }
 }
 
-TEST_CASE("the float32 row kernels equal the float64 loss and gradients", "[core]") {
+TEST_CASE("the float32 row kernels equal the float64 loss and gradients", "[kernels]") {
   // Float32 logits on the CPU take the row kernels (their own exp, log-sum-exp per row); float64
   // takes LibTorch's log-softmax. Wide rows, large logits and ignored targets included.
   auto gen = at::detail::createCPUGenerator(6);
@@ -72,7 +72,7 @@ TEST_CASE("the float32 row kernels equal the float64 loss and gradients", "[core
   }
 }
 
-TEST_CASE("fused cross-entropy under bf16 autocast stays near float32, gradients in the inputs' dtypes", "[core]") {
+TEST_CASE("fused cross-entropy under bf16 autocast stays near float32, gradients in the inputs' dtypes", "[kernels]") {
   auto gen = at::detail::createCPUGenerator(5);
   auto hidden = torch::randn({64, 32}, gen).requires_grad_(true);
   auto weight = (torch::randn({100, 32}, gen) * 0.1).requires_grad_(true);

@@ -6,11 +6,11 @@
 #include <limits>
 
 #include "helpers.h"
-#include "transformer/core/dropout.h"
+#include "transformer/kernels/dropout.h"
 
 using namespace qkv;
 
-TEST_CASE("hash dropout keeps 1 - p of the elements, scaled, independently of position", "[core]") {
+TEST_CASE("hash dropout keeps 1 - p of the elements, scaled, independently of position", "[kernels]") {
   const int64_t n = 1 << 20;
   for (const double p : {0.1, 0.5, 0.9}) {
     CAPTURE(p);
@@ -37,7 +37,7 @@ TEST_CASE("hash dropout keeps 1 - p of the elements, scaled, independently of po
   }
 }
 
-TEST_CASE("hash dropout repeats under a seed and its backward uses the forward's mask", "[core]") {
+TEST_CASE("hash dropout repeats under a seed and its backward uses the forward's mask", "[kernels]") {
   auto gen = at::detail::createCPUGenerator(2);
   const auto x = torch::randn({37, 53}, gen, torch::kFloat64);
   CHECK(torch::equal(dropout_seeded(x, 0.3, 7), dropout_seeded(x, 0.3, 7)));

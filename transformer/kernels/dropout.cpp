@@ -1,7 +1,7 @@
 // Counter-hash dropout (see dropout.h).
-#include "transformer/core/dropout.h"
-#include "transformer/core/clones.h"
-#include "transformer/core/row_kernels.h"
+#include "transformer/kernels/dropout.h"
+#include "transformer/kernels/clones.h"
+#include "transformer/kernels/row_kernels.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

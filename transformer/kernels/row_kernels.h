@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "transformer/core/clones.h"
+#include "transformer/kernels/clones.h"
 
 namespace qkv::row_kernels {
 

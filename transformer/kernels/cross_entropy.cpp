@@ -1,9 +1,9 @@
 // Fused output-layer cross-entropy with its own backward.
-#include "transformer/core/cross_entropy.h"
+#include "transformer/kernels/cross_entropy.h"
 
-#include "transformer/core/clones.h"
-#include "transformer/core/device.h"
-#include "transformer/core/row_kernels.h"
+#include "transformer/kernels/clones.h"
+#include "transformer/kernels/autocast.h"
+#include "transformer/kernels/row_kernels.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,5 +1,7 @@
 // Heap settings for training (see allocator.h).
-#include "transformer/core/allocator.h"
+#include "transformer/util/allocator.h"
+
+#include <initializer_list>
 
 #include <cstdlib>
 #include <cstring>

@@ -7,7 +7,7 @@
 
 using namespace qkv;
 
-TEST_CASE("the GELU kernel equals the exact GELU, values and gradients, float32 and bf16", "[core]") {
+TEST_CASE("the GELU kernel equals the exact GELU, values and gradients, float32 and bf16", "[kernels]") {
   torch::manual_seed(2);
   // Both signs, the far tails (Phi 0 and 1), zero, and lengths that leave a vector tail.
   auto x0 = torch::cat({torch::randn({1037}) * 3, torch::linspace(-30, 30, 61), torch::tensor({0.0f, 1e-6f, -1e-6f})});

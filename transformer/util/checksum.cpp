@@ -1,5 +1,5 @@
 // FNV-1a 64 over bytes and files.
-#include "transformer/data/checksum.h"
+#include "transformer/util/checksum.h"
 
 #include <fstream>
 #include <stdexcept>
