@@ -21,14 +21,18 @@
 
 namespace qkv::test {
 
-inline const std::vector<PositionKind>& all_schemes() {
-  static const std::vector<PositionKind> kinds{PositionKind::kNone, PositionKind::kSinusoidal, PositionKind::kLearned,
-                                               PositionKind::kShaw, PositionKind::kT5,         PositionKind::kRope,
-                                               PositionKind::kAlibi};
-  return kinds;
+// Every registered position scheme (config/position_schemes.def), so a new one is in every test
+// that runs over all of them.
+inline const std::vector<std::string>& all_schemes() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const PositionSchemeSpec* spec : position_schemes()) all.push_back(spec->name);
+    return all;
+  }();
+  return names;
 }
 
-inline ModelConfig small_config(Family family, PositionKind scheme) {
+inline ModelConfig small_config(Family family, const std::string& scheme) {
   ModelConfig c;
   c.family = family;
   c.layers = 2;
@@ -38,14 +42,14 @@ inline ModelConfig small_config(Family family, PositionKind scheme) {
   c.dropout = 0.0;
   c.max_len = 64;
   c.position.scheme = scheme;
-  c.position.clip = 4;
-  c.position.buckets = 8;
-  c.position.max_distance = 16;
-  c.position.fraction = scheme == PositionKind::kRope ? 0.5 : 1.0;
+  c.position.set("clip", 4);
+  c.position.set("buckets", 8);
+  c.position.set("max_distance", 16);
+  c.position.set("fraction", scheme == "rope" ? 0.5 : 1.0);
   return c;
 }
 
-inline TransformerModel small_model(Family family, PositionKind scheme, int64_t vocab = 50, uint64_t seed = 7) {
+inline Model small_model(Family family, const std::string& scheme, int64_t vocab = 50, uint64_t seed = 7) {
   torch::manual_seed(seed);
   auto model = make_model(small_config(family, scheme), vocab, seed);
   model->eval();

@@ -152,7 +152,7 @@ TEST_CASE("--set overrides any key and the resolved experiment reads back to its
                                 ValidateOptions{false});
   const Experiment& e = loaded.experiment;
   CHECK(e.model.layers == 3);
-  CHECK(e.model.position.scheme == PositionKind::kAlibi);
+  CHECK(e.model.position.scheme == "alibi");
   CHECK(e.train.lr == 5e-4);
   CHECK(e.generate.top_k == 7);
   CHECK(loaded.sources.locate("model.layers") == "--set model.layers=3");

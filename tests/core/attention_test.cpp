@@ -39,19 +39,19 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
   auto P = proj.accessor<double, 3>();
   auto K = keep.accessor<bool, 2>();
   torch::Tensor shaw_k, shaw_v, t5;
-  if (o.kind == PositionKind::kShaw) {
+  if (o.config.scheme == "shaw") {
     auto sp = scheme->named_parameters();
     shaw_k = sp["keys_0"].to(torch::kFloat64);
     shaw_v = sp["values_0"].to(torch::kFloat64);
   }
-  if (o.kind == PositionKind::kT5) t5 = scheme->named_parameters()["table.weight"].to(torch::kFloat64);
+  if (o.config.scheme == "t5") t5 = scheme->named_parameters()["table.weight"].to(torch::kFloat64);
   const std::vector<double> slopes{1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256};  // Press et al. for 4 heads
 
   auto rotate = [&](std::vector<double> v, int64_t pos) {
-    if (o.kind != PositionKind::kRope) return v;
-    const int64_t half = int64_t(Dh * o.fraction) / 2;
+    if (o.config.scheme != "rope") return v;
+    const int64_t half = int64_t(Dh * o.value("fraction")) / 2;
     for (int64_t d = 0; d < half; ++d) {
-      const double angle = double(pos) * std::pow(o.base, -2.0 * double(d) / double(2 * half));
+      const double angle = double(pos) * std::pow(o.value("base"), -2.0 * double(d) / double(2 * half));
       const double a = v[d], c = v[d + half];
       v[d] = a * std::cos(angle) - c * std::sin(angle);
       v[d + half] = c * std::cos(angle) + a * std::sin(angle);
@@ -72,15 +72,15 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
           std::vector<double> k(Dh);
           for (int64_t d = 0; d < Dh; ++d) k[d] = P[bi][j][C + h * Dh + d];
           k = rotate(k, j);
-          const int64_t rel = std::clamp<int64_t>(j - i, -o.clip, o.clip) + o.clip;
+          const int64_t rel = std::clamp<int64_t>(j - i, -o.integer("clip"), o.integer("clip")) + o.integer("clip");
           double dot = 0;
           for (int64_t d = 0; d < Dh; ++d) {
             dot += q[d] * k[d];
-            if (o.kind == PositionKind::kShaw) dot += q[d] * shaw_k[rel][d].item<double>();
+            if (o.config.scheme == "shaw") dot += q[d] * shaw_k[rel][d].item<double>();
           }
           double logit = dot / std::sqrt(double(Dh));
-          if (o.kind == PositionKind::kT5) logit += t5[naive_t5_bucket(j - i, !causal, o.buckets, o.max_distance)][h].item<double>();
-          if (o.kind == PositionKind::kAlibi) logit -= slopes[h] * double(std::abs(i - j));
+          if (o.config.scheme == "t5") logit += t5[naive_t5_bucket(j - i, !causal, o.integer("buckets"), o.integer("max_distance"))][h].item<double>();
+          if (o.config.scheme == "alibi") logit -= slopes[h] * double(std::abs(i - j));
           logits[j] = logit;
         }
         const double top = *std::max_element(logits.begin(), logits.end());
@@ -89,10 +89,10 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
         for (int64_t j = 0; j < T; ++j) {
           const double p = logits[j] / total;
           if (p == 0) continue;
-          const int64_t rel = std::clamp<int64_t>(j - i, -o.clip, o.clip) + o.clip;
+          const int64_t rel = std::clamp<int64_t>(j - i, -o.integer("clip"), o.integer("clip")) + o.integer("clip");
           for (int64_t d = 0; d < Dh; ++d) {
             double v = P[bi][j][2 * C + h * Dh + d];
-            if (o.kind == PositionKind::kShaw) v += shaw_v[rel][d].item<double>();
+            if (o.config.scheme == "shaw") v += shaw_v[rel][d].item<double>();
             heads_out[bi][i][h * Dh + d] += p * v;
           }
         }
@@ -104,24 +104,24 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
 }  // namespace
 
 TEST_CASE("attention equals a naive implementation for every in-attention scheme", "[core]") {
-  const auto kind = GENERATE(PositionKind::kNone, PositionKind::kShaw, PositionKind::kT5, PositionKind::kRope,
-                             PositionKind::kAlibi);
+  const auto kind = GENERATE(as<std::string>{}, "none", "shaw", "t5", "rope",
+                             "alibi");
   const bool causal = GENERATE(false, true);
-  CAPTURE(position_kind_name(kind), causal);
+  CAPTURE(kind, causal);
   torch::manual_seed(3);
   PositionOptions po;
-  po.kind = kind;
+  po.config.scheme = kind;
   po.d_model = 16;
   po.heads = 4;
   po.layers = 1;
   po.causal = causal;
-  po.clip = kind == PositionKind::kShaw ? GENERATE(3, 12) : 3;  // T = 9: inside the window and wider than it
-  po.buckets = 8;
-  po.max_distance = 12;
-  po.fraction = 0.5;
-  CAPTURE(po.clip);
+  po.config.set("clip", kind == std::string("shaw") ? GENERATE(3, 12) : 3);  // T = 9: inside the window and wider than it
+  po.config.set("buckets", 8);
+  po.config.set("max_distance", 12);
+  po.config.set("fraction", 0.5);
+  CAPTURE(po.integer("clip"));
   auto scheme = make_position_scheme(po);
-  if (kind == PositionKind::kT5) {
+  if (kind == std::string("t5")) {
     torch::NoGradGuard g;
     for (auto& p : scheme->parameters()) p.normal_(0, 1);  // make the bias matter
   }
@@ -159,11 +159,11 @@ TEST_CASE("Shaw's row kernels and the gathered path give the same attention, out
   const bool causal = GENERATE(false, true);
   CAPTURE(clip, causal);
   PositionOptions po;
-  po.kind = PositionKind::kShaw;
+  po.config.scheme = "shaw";
   po.d_model = 16;
   po.heads = 4;
   po.layers = 1;
-  po.clip = clip;
+  po.config.set("clip", clip);
   AttentionOptions ao;
   ao.d_model = 16;
   ao.heads = 4;
@@ -206,9 +206,9 @@ TEST_CASE("the fused attention path equals the reference path", "[core]") {
     WARN("LibTorch < 2.0: no scaled_dot_product_attention; only the reference path exists here");
     return;
   }
-  const auto kind = GENERATE(PositionKind::kNone, PositionKind::kT5, PositionKind::kRope, PositionKind::kAlibi);
+  const auto kind = GENERATE(as<std::string>{}, "none", "t5", "rope", "alibi");
   const bool causal = GENERATE(false, true);
-  CAPTURE(position_kind_name(kind), causal);
+  CAPTURE(kind, causal);
   auto model = test::small_model(causal ? Family::kGpt : Family::kBert, kind);
   auto tokens = torch::randint(4, 50, {2, 12});
   auto keep = torch::ones({2, 12}, torch::kBool);

@@ -12,8 +12,8 @@ namespace {
 
 constexpr int64_t kVocab = 40, kBos = 2, kEos = 3;
 
-TransformerModel decoder_model(Family family, uint64_t seed) {
-  auto config = test::small_config(Family::kSeq2Seq, family == Family::kRnn ? PositionKind::kNone : PositionKind::kRope);
+Model decoder_model(Family family, uint64_t seed) {
+  auto config = test::small_config(Family::kSeq2Seq, family == Family::kRnn ? "none" : std::string("rope"));
   config.family = family;
   auto model = make_model(config, kVocab, seed);
   model->eval();

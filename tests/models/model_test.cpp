@@ -9,7 +9,7 @@ using namespace qkv;
 
 namespace {
 
-torch::Tensor family_loss(TransformerModel& model, Family family) {
+torch::Tensor family_loss(Model& model, Family family) {
   auto tokens = torch::randint(4, 50, {2, 10});
   auto keep = torch::ones({2, 10}, torch::kBool);
   keep[1].narrow(0, 7, 3).fill_(false);
@@ -33,7 +33,7 @@ torch::Tensor family_loss(TransformerModel& model, Family family) {
 TEST_CASE("gradients reach every parameter of every family and scheme", "[models]") {
   const auto family = GENERATE(Family::kGpt, Family::kBert, Family::kSeq2Seq);
   const auto kind = GENERATE(from_range(test::all_schemes()));
-  CAPTURE(choice_name(family_choices(), family), position_kind_name(kind));
+  CAPTURE(choice_name(family_choices(), family), kind);
   auto config = test::small_config(family, kind);
   config.num_classes = 3;
   torch::manual_seed(5);
@@ -48,7 +48,7 @@ TEST_CASE("gradients reach every parameter of every family and scheme", "[models
 }
 
 TEST_CASE("model options: norms, activations, tying and placement", "[models]") {
-  auto config = test::small_config(Family::kGpt, PositionKind::kRope);
+  auto config = test::small_config(Family::kGpt, "rope");
   const auto variant = GENERATE(range(0, 5));
   CAPTURE(variant);
   switch (variant) {
@@ -75,7 +75,7 @@ TEST_CASE("model options: norms, activations, tying and placement", "[models]") 
 
 TEST_CASE("parameter count matches a count by hand", "[models]") {
   // GPT, LayerNorm with bias, GELU, tied embeddings, no position parameters (rope).
-  auto config = test::small_config(Family::kGpt, PositionKind::kRope);
+  auto config = test::small_config(Family::kGpt, "rope");
   const int64_t C = 32, F = 64, V = 50, L = 2;
   auto model = make_model(config, V);
   const int64_t attention = (3 * C * C + 3 * C) + (C * C + C);
@@ -89,7 +89,7 @@ TEST_CASE("parameter count matches a count by hand", "[models]") {
 
 TEST_CASE("classification pools the first token for encoders and the last real token for decoders", "[models]") {
   for (auto family : {Family::kBert, Family::kGpt}) {
-    auto config = test::small_config(family, PositionKind::kSinusoidal);
+    auto config = test::small_config(family, "sinusoidal");
     config.num_classes = 4;
     auto model = make_model(config, 50);
     model->eval();
@@ -116,7 +116,7 @@ TEST_CASE("model.pool: mean averages the real tokens and ignores padding; first 
     auto hidden = torch::randn({2, 6, 32});
     auto keep = torch::ones({2, 6}, torch::kBool);
     keep[1].narrow(0, 4, 2).fill_(false);  // the second row has 4 real tokens
-    auto config = test::small_config(family, PositionKind::kSinusoidal);
+    auto config = test::small_config(family, "sinusoidal");
     config.num_classes = 3;
     config.pool = Pooling::kMean;
     auto model = make_model(config, 50);
@@ -139,10 +139,10 @@ TEST_CASE("model.pool: mean averages the real tokens and ignores padding; first 
 }
 
 TEST_CASE("models that differ in their position scheme start with equal shared parameters", "[models]") {
-  auto rope = make_model(test::small_config(Family::kGpt, PositionKind::kRope), 50, 3);
-  auto t5 = make_model(test::small_config(Family::kGpt, PositionKind::kT5), 50, 3);
-  auto learned = make_model(test::small_config(Family::kGpt, PositionKind::kLearned), 50, 3);
-  auto other_seed = make_model(test::small_config(Family::kGpt, PositionKind::kRope), 50, 4);
+  auto rope = make_model(test::small_config(Family::kGpt, "rope"), 50, 3);
+  auto t5 = make_model(test::small_config(Family::kGpt, "t5"), 50, 3);
+  auto learned = make_model(test::small_config(Family::kGpt, "learned"), 50, 3);
+  auto other_seed = make_model(test::small_config(Family::kGpt, "rope"), 50, 4);
   auto t5_params = t5->named_parameters(), learned_params = learned->named_parameters();
   auto other = other_seed->named_parameters();
   int64_t compared = 0;
@@ -160,7 +160,7 @@ TEST_CASE("models that differ in their position scheme start with equal shared p
 }
 
 TEST_CASE("initialisation: GPT-2 scales residual projections, Xavier bounds by fan", "[models]") {
-  auto config = test::small_config(Family::kGpt, PositionKind::kRope);  // 2 layers, C 32, F 64
+  auto config = test::small_config(Family::kGpt, "rope");  // 2 layers, C 32, F 64
   config.d_model = 128;
   config.d_ff = 256;
   auto gpt2 = make_model(config, 50, 1);

@@ -20,7 +20,7 @@ Tokenizer letters() { return Tokenizer::symbols("abcdefghijklmnopqrstuvwxyz"); }
 Experiment experiment(Family family, TaskKind kind, bool regression, const std::string& data_path) {
   Experiment e;
   e.seed = 3;
-  e.model = test::small_config(family, PositionKind::kRope);
+  e.model = test::small_config(family, "rope");
   e.task.kind = kind;
   e.task.regression = regression;
   e.data.format = DataFormat::kJsonl;

@@ -12,7 +12,7 @@ using namespace qkv;
 
 namespace {
 
-Experiment synthetic_experiment(TaskKind kind, Family family, PositionKind scheme = PositionKind::kRope) {
+Experiment synthetic_experiment(TaskKind kind, Family family, std::string scheme = "rope") {
   Experiment e;
   e.seed = 5;
   e.model = test::small_config(family, scheme);
@@ -117,7 +117,7 @@ TEST_CASE("exact match needs every counted position right", "[tasks]") {
 TEST_CASE("one-pass exact match agrees with greedy decoding", "[tasks]") {
   // Greedy decoding's own output is an exact match by construction; one changed token is not.
   auto e = synthetic_experiment(TaskKind::kCopy, Family::kGpt);
-  auto model = test::small_model(Family::kGpt, PositionKind::kRope, 7 + 10, 4);
+  auto model = test::small_model(Family::kGpt, "rope", 7 + 10, 4);
   SyntheticTask task(e);
   auto generator = at::detail::createCPUGenerator(8);
   const auto batch = task.make_batch(4, 6, generator);
@@ -145,7 +145,7 @@ TEST_CASE("one-pass exact match agrees with greedy decoding", "[tasks]") {
 
 TEST_CASE("evaluation reports exact match per length and leaves out lengths past learned positions", "[tasks]") {
   for (Family family : {Family::kGpt, Family::kBert, Family::kSeq2Seq}) {
-    auto e = synthetic_experiment(TaskKind::kAddition, family, PositionKind::kLearned);
+    auto e = synthetic_experiment(TaskKind::kAddition, family, "learned");
     e.model.max_len = 20;  // length 4 needs at most 15 positions, length 12 needs 39
     auto model = make_model(e.model, 7 + 11, 7);
     model->eval();

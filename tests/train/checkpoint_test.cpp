@@ -59,18 +59,18 @@ TEST_CASE("resume: N steps equal N/2 steps, checkpoint, resume, N/2 steps, bit f
 
 TEST_CASE("loading refuses a checkpoint of another shape or tokenizer, listing every difference", "[train]") {
   test::ScratchDir dir("mismatch");
-  auto small = test::small_model(Family::kGpt, PositionKind::kLearned);
+  auto small = test::small_model(Family::kGpt, "learned");
   CheckpointStore store(dir / "run", 2);
   store.save(1, small, nullptr, nlohmann::json{{"step", 1}}, "tok-a");
   const std::string path = dir / "run/checkpoints/step-1";
   REQUIRE_FALSE(verify_checkpoint(path).has_value());
 
-  auto same = test::small_model(Family::kGpt, PositionKind::kLearned, 50, 99);
+  auto same = test::small_model(Family::kGpt, "learned", 50, 99);
   CHECK_NOTHROW(load_checkpoint(path, same, nullptr, "tok-a"));
   for (const auto& [x, y] : {std::make_pair(small->parameters(), same->parameters())})
     for (size_t i = 0; i < x.size(); ++i) CHECK(torch::equal(x[i], y[i]));
 
-  auto config = test::small_config(Family::kGpt, PositionKind::kRope);
+  auto config = test::small_config(Family::kGpt, "rope");
   config.d_model = 48;
   config.layers = 3;
   auto other = make_model(config, 60);
@@ -88,7 +88,7 @@ TEST_CASE("loading refuses a checkpoint of another shape or tokenizer, listing e
 
 TEST_CASE("damaged checkpoints are rejected and the newest valid one is used", "[train]") {
   test::ScratchDir dir("damaged");
-  auto model = test::small_model(Family::kGpt, PositionKind::kRope);
+  auto model = test::small_model(Family::kGpt, "rope");
   CheckpointStore store(dir / "run", 5);
   for (int step : {1, 2, 3}) store.save(step, model, nullptr, nlohmann::json{{"step", step}}, "tok");
   CHECK(*store.newest_valid() == dir / "run/checkpoints/step-3");
@@ -116,7 +116,7 @@ TEST_CASE("damaged checkpoints are rejected and the newest valid one is used", "
 
 TEST_CASE("only the newest keep_checkpoints are kept", "[train]") {
   test::ScratchDir dir("keep");
-  auto model = test::small_model(Family::kGpt, PositionKind::kNone);
+  auto model = test::small_model(Family::kGpt, "none");
   CheckpointStore store(dir / "run", 2);
   for (int step : {10, 20, 30}) store.save(step, model, nullptr, nlohmann::json{{"step", step}}, "tok");
   CHECK_FALSE(std::filesystem::exists(dir / "run/checkpoints/step-10"));

@@ -36,7 +36,7 @@ TEST_CASE("warmup then cosine, linear, inverse-sqrt and constant", "[train]") {
 }
 
 TEST_CASE("AdamW decays matrices only: not norms, biases, embeddings or position tables", "[train]") {
-  auto config = test::small_config(Family::kGpt, PositionKind::kLearned);
+  auto config = test::small_config(Family::kGpt, "learned");
   auto model = make_model(config, 50);
   TrainConfig t;
   t.weight_decay = 0.1;
@@ -55,7 +55,7 @@ TEST_CASE("AdamW decays matrices only: not norms, biases, embeddings or position
 }
 
 TEST_CASE("a training step's gradients are its own, not added to the previous step's", "[train]") {
-  auto model = make_model(test::small_config(Family::kGpt, PositionKind::kLearned), 50);
+  auto model = make_model(test::small_config(Family::kGpt, "learned"), 50);
   model->train();  // dropout is 0 in the small config, so two passes over one batch agree
   TrainConfig t;
   t.lr = 0;  // the weights stay put, so the second step sees the same model

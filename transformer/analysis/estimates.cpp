@@ -3,7 +3,7 @@
 
 namespace qkv {
 
-ParameterCount count_parameters(TransformerModel& model) {
+ParameterCount count_parameters(Model& model) {
   ParameterCount count;
   for (const auto& p : model->named_parameters()) {
     count.total += p.value().numel();

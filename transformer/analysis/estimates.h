@@ -15,7 +15,7 @@ namespace qkv {
 struct ParameterCount {
   int64_t total = 0, non_embedding = 0;
 };
-ParameterCount count_parameters(TransformerModel& model);
+ParameterCount count_parameters(Model& model);
 
 // Forward FLOPs per token at context length T: 2 per multiply-add over the non-embedding weights
 // and the LM head, plus attention scores and weighted sums (2 * 2 * layers * T * C, causal

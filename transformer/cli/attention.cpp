@@ -7,11 +7,10 @@
 #include <fmt/format.h>
 
 #include "transformer/analysis/attention_stats.h"
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/core/device.h"
 #include "transformer/util/errors.h"
 #include "transformer/tasks/causal_lm.h"
-#include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
 #include "transformer/util/atomic_file.h"
 
@@ -57,9 +56,9 @@ std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer
   return ids;
 }
 
-void write_maps(const Experiment& e, const AttentionArgs& args, TransformerModel& model, const Tokenizer& tokenizer,
+void write_maps(const Experiment& e, const std::string& text, Model& model, const Tokenizer& tokenizer,
                 const fs::path& out) {
-  const auto ids = model_input(e, tokenizer, args.text);
+  const auto ids = model_input(e, tokenizer, text);
   const int64_t limit = model->max_positions();
   if (limit >= 0 && int64_t(ids.size()) > limit) {
     throw InputError(fmt::format("--text: {} tokens exceed the model's {} positions (model.max_len)", ids.size(), limit));
@@ -77,12 +76,11 @@ void write_maps(const Experiment& e, const AttentionArgs& args, TransformerModel
   for (size_t layer = 0; layer < weights.size(); ++layer)
     for (int64_t h = 0; h < weights[layer].size(1); ++h)
       write_file_atomic((out / fmt::format("L{}-H{}.csv", layer + 1, h + 1)).string(), matrix_csv(weights[layer][0][h]));
-  // The schemes that bias scores: the bias each head adds, query rows by key columns.
-  const PositionKind kind = e.model.position.scheme;
-  if (kind == PositionKind::kT5 || kind == PositionKind::kAlibi) {
-    Stack stack = e.model.family == Family::kGpt ? model->decoder() : model->encoder();
-    const int64_t t = tokens.size(1);
-    const auto bias = stack->position()->signals(t, 0, t, 0, torch::kCPU).score_bias;  // (1, H, T, T)
+  // Schemes that bias the scores by position alone: the bias each head adds, query rows by key columns.
+  Stack stack = e.model.family == Family::kGpt ? model->decoder() : model->encoder();
+  const int64_t t = tokens.size(1);
+  const auto bias = stack->position()->signals(t, 0, t, 0, torch::kCPU).score_bias;  // (1, H, T, T)
+  if (bias.defined()) {
     for (int64_t h = 0; h < bias.size(1); ++h)
       write_file_atomic((out / fmt::format("bias-H{}.csv", h + 1)).string(), matrix_csv(bias[0][h]));
   }
@@ -90,14 +88,16 @@ void write_maps(const Experiment& e, const AttentionArgs& args, TransformerModel
              weights.empty() ? 0 : weights[0].size(1), out.string());
 }
 
-void write_mass(const Experiment& e, const AttentionArgs& args, TransformerModel& model, const Tokenizer& tokenizer,
+void write_mass(const Experiment& e, const Invocation& in, Model& model, const Tokenizer& tokenizer,
                 const fs::path& out) {
   if (e.task.kind != TaskKind::kCausalLm) throw InputError(fmt::format("{}: --mass applies to causal_lm experiments", e.source_file));
   CausalLmTask task(e);
   task.prepare(e, tokenizer, /*need_train=*/false);
-  const Split split = args.split == "test" ? Split::kTest : Split::kValid;
-  if (!task.has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, args.split));
-  const std::vector<int64_t> lengths = args.lengths.empty() ? std::vector<int64_t>{e.train.seq_len} : args.lengths;
+  const std::string split_name = in.text("--split", "valid");
+  const Split split = split_name == "test" ? Split::kTest : Split::kValid;
+  if (!task.has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, split_name));
+  std::vector<int64_t> lengths = in.integers("--lengths");
+  if (lengths.empty()) lengths = {e.train.seq_len};
   const int64_t limit = model->max_positions();
   const bool causal = e.model.family != Family::kBert;
   std::string csv = "length,layer,distance,mass\n";
@@ -105,7 +105,7 @@ void write_mass(const Experiment& e, const AttentionArgs& args, TransformerModel
     if (length < 2) throw InputError(fmt::format("--lengths: expected lengths of at least 2, found {}", length));
     if (limit >= 0 && length > limit) {
       fmt::print(stderr, "length {}: not applicable, {} positions cover {} (model.max_len)\n", length,
-                 position_kind_name(e.model.position.scheme), limit);
+                 e.model.position.scheme, limit);
       continue;
     }
     // About 16k tokens per length, in batches of about 4k.
@@ -137,32 +137,32 @@ void write_mass(const Experiment& e, const AttentionArgs& args, TransformerModel
   fmt::print("{}\n", (out / "attention_mass.csv").string());
 }
 
-}  // namespace
-
-int run_attention(const AttentionArgs& args) {
-  if (!args.has_text && !args.mass) throw InputError("qkv attention: give --text \"...\" (attention maps) or --mass (mass by distance)");
-  if (args.split != "valid" && args.split != "test") throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
-  const auto loaded = load(args.common, /*require_data=*/args.mass);
+int run_attention(const Invocation& in) {
+  const bool text = in.has("--text"), mass = in.flag("--mass");
+  const std::string split = in.text("--split", "valid");
+  if (!text && !mass) throw InputError("qkv attention: give --text \"...\" (attention maps) or --mass (mass by distance)");
+  if (split != "valid" && split != "test") throw InputError(fmt::format("--split: expected valid or test, found '{}'", split));
+  const auto loaded = load(in);
   set_compute_device(torch::kCPU);  // maps of one text: read on the CPU, where they are written out
   const Experiment& e = loaded.experiment;
   if (e.model.family == Family::kRnn) {
     throw InputError(fmt::format("{}: model.family: rnn has additive attention but no attention heads to map", e.source_file));
   }
   set_threads(e.train.threads);
-  const std::string checkpoint = find_checkpoint(e, args.checkpoint);
-  Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer);
-  load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
-  model->eval();
+  TrainedModel trained = open_trained_model(e, in.text("--checkpoint"));
   torch::NoGradGuard no_grad;  // float32 throughout: diagnostics, not speed
-  const fs::path out = args.out.empty() ? fs::path(e.output) / "attention" : fs::path(args.out);
+  const fs::path out = in.has("--out") ? fs::path(in.text("--out")) : fs::path(e.output) / "attention";
   fs::create_directories(out);
-  if (args.has_text) write_maps(e, args, model, tokenizer, out);
-  if (args.mass) write_mass(e, args, model, tokenizer, out);
-  if (!args.no_plots && !run_python_script("plot_attention.py", {out.string()})) {
+  if (text) write_maps(e, in.text("--text"), trained.model, trained.tokenizer, out);
+  if (mass) write_mass(e, in, trained.model, trained.tokenizer, out);
+  if (!in.flag("--no-plots") && !run_python_script("plot_attention.py", {out.string()})) {
     fmt::print(stderr, "plots skipped: scripts/plot_attention.py needs python3-matplotlib (scripts/setup.sh installs it)\n");
   }
   return 0;
 }
+
+const bool registered = register_runner("attention", run_attention);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -13,7 +13,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "transformer/analysis/estimates.h"
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/core/device.h"
 #include "transformer/infer/generate.h"
 #include "transformer/tasks/causal_lm.h"
@@ -66,19 +66,68 @@ double peak_rss_mib() {
   return double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-}  // namespace
+// Times `steps` training steps after `warmup` untimed ones (a Chrome trace of the timed ones to
+// `profile` when set): milliseconds per step and the tokens one step trains on.
+struct StepTimes {
+  std::vector<double> ms;
+  int64_t tokens_per_step = 0;
+};
+StepTimes time_training_steps(Model& model, Task& task, const TrainConfig& t, int64_t warmup, int64_t steps,
+                              const std::string& profile_path) {
+  auto optimizer = make_optimizer(model, t);
+  auto params = model->parameters();
+  model->train();
+  const int64_t micro = t.batch_size / t.accumulate;
+  StepTimes times;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  for (int64_t i = 0; i < warmup + steps; ++i) {
+    if (i == warmup && !profile_path.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
+    int64_t tokens = 0;
+    const auto start = Clock::now();
+    train_step(model, task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
+    synchronize_compute_device();  // the optimizer's kernels may still be queued on a GPU
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (i >= warmup) times.ms.push_back(ms);
+    times.tokens_per_step = tokens;
+  }
+  return times;  // the trace, when one was asked for, is written as `profile` goes
+}
 
-int run_bench(const BenchArgs& args) {
-  const bool synthetic = args.synthetic_vocab > 0;
-  const auto loaded = load(args.common, /*require_data=*/!synthetic);
+// Greedy generation of `tokens` tokens with and without the KV cache, timed after a warm-up.
+void add_generation_times(Model& model, Precision precision, int64_t tokens, nlohmann::ordered_json& line) {
+  model->eval();
+  GenerateOptions options;
+  options.sampling.temperature = 0;  // greedy: both runs produce the same tokens
+  options.max_new_tokens = tokens;
+  auto timed = [&](bool cache) {
+    options.use_cache = cache;
+    auto generator = at::detail::createCPUGenerator(1);
+    AutocastScope autocast(precision);
+    const auto start = Clock::now();
+    auto out = generate(model, {1}, options, generator);
+    return std::make_pair(std::chrono::duration<double>(Clock::now() - start).count(), out.size());
+  };
+  timed(true);  // warm-up
+  const auto [with_s, with_n] = timed(true);
+  const auto [without_s, without_n] = timed(false);
+  line["generate_tokens"] = with_n;
+  line["generate_tokens_per_s_cached"] = double(with_n) / with_s;
+  line["generate_tokens_per_s_uncached"] = double(without_n) / without_s;
+  line["generate_cache_speedup"] = without_s / with_s;
+  line["peak_rss_mib"] = peak_rss_mib();
+}
+
+int run_bench(const Invocation& in) {
+  const int64_t synthetic_vocab = in.integer("--synthetic", 0);
+  const auto loaded = load(in);
   const Experiment& e = loaded.experiment;
   const TrainConfig& t = e.train;
   const int64_t threads = set_threads(t.threads);
   const Precision precision = resolve_precision(t.precision);
 
   std::unique_ptr<Task> task;
-  int64_t vocab = args.synthetic_vocab;
-  if (synthetic) {
+  int64_t vocab = synthetic_vocab;
+  if (synthetic_vocab > 0) {
     task = std::make_unique<SyntheticLmTask>(vocab, t.seq_len, uint64_t(e.seed));
   } else {
     Tokenizer tokenizer = ensure_tokenizer(e, /*quiet=*/true);
@@ -86,27 +135,11 @@ int run_bench(const BenchArgs& args) {
     task = make_task(e);
     task->prepare(e, tokenizer, /*need_train=*/true);
   }
-  TransformerModel model = build_model(e, vocab);
-  auto optimizer = make_optimizer(model, t);
-  auto params = model->parameters();
-  model->train();
-
-  const int64_t micro = t.batch_size / t.accumulate;
-  std::vector<double> step_ms;
-  int64_t tokens_per_step = 0;
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-  for (int64_t i = 0; i < args.warmup + args.steps; ++i) {
-    if (i == args.warmup && !args.profile.empty())
-      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
-    int64_t tokens = 0;
-    const auto start = Clock::now();
-    train_step(model, *task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
-    synchronize_compute_device();  // the optimizer's kernels may still be queued on a GPU
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (i >= args.warmup) step_ms.push_back(ms);
-    tokens_per_step = tokens;
-  }
-  profile.reset();  // writes the trace
+  Model model = build_model(e, vocab);
+  const StepTimes times = time_training_steps(model, *task, t, in.integer("--warmup", 3), in.integer("--steps", 10),
+                                              in.text("--profile"));
+  const std::vector<double>& step_ms = times.ms;
+  const int64_t tokens_per_step = times.tokens_per_step;
   const double step_s = median(step_ms) / 1000.0;
   const double flops_per_step = 3.0 * forward_flops_per_token(e.model, vocab, t.seq_len) * double(tokens_per_step);
   const double achieved = flops_per_step / step_s / 1e9;
@@ -118,7 +151,7 @@ int run_bench(const BenchArgs& args) {
       {"device", compute_device().str()},
       {"precision", choice_name(precision_choices(), precision)},
       {"threads", threads},
-      {"position", position_kind_name(e.model.position.scheme)},
+      {"position", e.model.position.scheme},
       {"parameters", parameters},
       {"batch_tokens", tokens_per_step},
       {"tokens_per_s", double(tokens_per_step) / step_s},
@@ -139,30 +172,13 @@ int run_bench(const BenchArgs& args) {
   if (activation_bytes > 0) line["activation_estimate_mib"] = activation_bytes / (1024.0 * 1024.0);
   line["state_mib"] = 16.0 * double(parameters) / (1024.0 * 1024.0);
 
-  if (args.generate > 0) {
-    model->eval();
-    GenerateOptions options;
-    options.sampling.temperature = 0;  // greedy: both runs produce the same tokens
-    options.max_new_tokens = args.generate;
-    auto timed = [&](bool cache) {
-      options.use_cache = cache;
-      auto generator = at::detail::createCPUGenerator(1);
-      AutocastScope autocast(precision);
-      const auto start = Clock::now();
-      auto out = generate(model, {1}, options, generator);
-      return std::make_pair(std::chrono::duration<double>(Clock::now() - start).count(), out.size());
-    };
-    timed(true);  // warm-up
-    const auto [with_s, with_n] = timed(true);
-    const auto [without_s, without_n] = timed(false);
-    line["generate_tokens"] = with_n;
-    line["generate_tokens_per_s_cached"] = double(with_n) / with_s;
-    line["generate_tokens_per_s_uncached"] = double(without_n) / without_s;
-    line["generate_cache_speedup"] = without_s / with_s;
-    line["peak_rss_mib"] = peak_rss_mib();
-  }
+  if (const int64_t tokens = in.integer("--generate", 0); tokens > 0) add_generation_times(model, precision, tokens, line);
   fmt::print("{}\n", line.dump());
   return 0;
 }
+
+const bool registered = register_runner("bench", run_bench);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -21,10 +21,10 @@ namespace qkv::cli {
 
 namespace fs = std::filesystem;
 
-LoadedExperiment load(const CommonArgs& args, bool require_data) {
+LoadedExperiment load(const Invocation& in) {
   ValidateOptions options;
-  options.require_data = require_data;
-  auto loaded = load_experiment(args.experiment, args.sets, options);
+  options.require_data = command(in.verb).needs_data(in);
+  auto loaded = load_experiment(in.experiment, in.sets, options);
   std::string problem;
   const torch::Device device = resolve_device(loaded.experiment.train.device, &problem);
   if (!problem.empty()) throw InputError(fmt::format("{}: train.device: {}", loaded.sources.locate("train.device"), problem));
@@ -102,14 +102,14 @@ Tokenizer run_tokenizer(const Experiment& e) {
   return tokenizer;
 }
 
-TransformerModel build_model(const Experiment& e, int64_t vocab_size) {
+Model build_model(const Experiment& e, int64_t vocab_size) {
   torch::manual_seed(uint64_t(e.seed));
   auto model = make_model(e.model, vocab_size, uint64_t(e.seed));
   model->to(compute_device());  // initialised on the CPU: the same values on every device
   return model;
 }
 
-TransformerModel build_model(const Experiment& e, const Tokenizer& tokenizer) {
+Model build_model(const Experiment& e, const Tokenizer& tokenizer) {
   torch::manual_seed(uint64_t(e.seed));
   const int64_t source = tokenizer.has_separate_target() ? tokenizer.vocab_size() : 0;
   auto model = make_model(e.model, tokenizer.target().vocab_size(), uint64_t(e.seed), source);
@@ -139,6 +139,8 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+namespace {
+
 std::string find_checkpoint(const Experiment& e, const std::string& explicit_path) {
   if (explicit_path == "best") {
     auto best = CheckpointStore(e.output, 1, "best", "").newest_valid();
@@ -158,17 +160,24 @@ std::string find_checkpoint(const Experiment& e, const std::string& explicit_pat
   return *newest;
 }
 
-nlohmann::json load_weights(const Experiment& e, const std::string& checkpoint_arg, TransformerModel& model,
-                            const Tokenizer& tokenizer, std::string* used) {
+}  // namespace
+
+TrainedModel open_trained_model(const Experiment& e, const std::string& checkpoint_arg) {
+  TrainedModel trained{run_tokenizer(e)};
+  trained.model = build_model(e, trained.tokenizer);
+  const std::string checksum = trained.tokenizer.checksum();
   if (checkpoint_arg.empty() && e.train.average_last > 1) {
     const auto paths = CheckpointStore(e.output, e.train.keep_checkpoints).newest_valid(e.train.average_last);
     if (paths.empty()) throw InputError(fmt::format("{}: no complete checkpoint in {} (run qkv train first)", e.source_file, e.output));
-    if (used) *used = fmt::format("average of {}", fmt::join(paths, ", "));
-    return average_checkpoints(paths, model, tokenizer.checksum());
+    trained.checkpoint = fmt::format("average of {}", fmt::join(paths, ", "));
+    trained.state = average_checkpoints(paths, trained.model, checksum);
+  } else {
+    trained.checkpoint = find_checkpoint(e, checkpoint_arg);
+    trained.state = load_checkpoint(trained.checkpoint, trained.model, nullptr, checksum);
   }
-  const std::string path = find_checkpoint(e, checkpoint_arg);
-  if (used) *used = path;
-  return load_checkpoint(path, model, nullptr, tokenizer.checksum());
+  trained.step = trained.state.at("step").get<int64_t>();
+  trained.model->eval();
+  return trained;
 }
 
 }  // namespace qkv::cli

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/util/errors.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/task.h"
@@ -19,8 +19,8 @@ namespace qkv::cli {
 namespace {
 
 // Perplexity at each requested context length, and the mean loss at every position of each.
-int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& model, Task& task, Split split,
-                 int64_t step, const std::string& checkpoint) {
+int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, const std::string& split_name, Model& model,
+                 Task& task, Split split, int64_t step, const std::string& checkpoint) {
   auto* lm = dynamic_cast<CausalLmTask*>(&task);
   if (!lm) throw InputError(fmt::format("{}: --lengths applies to causal_lm and the generated tasks", e.source_file));
   namespace fs = std::filesystem;
@@ -29,12 +29,12 @@ int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& mo
   std::string csv = "length,position,loss\n";
   MetricsLog log((fs::path(e.output) / "metrics.jsonl").string());
   const int64_t limit = model->max_positions();
-  for (int64_t length : args.lengths) {
-    nlohmann::ordered_json line{{"step", step}, {"split", args.split}, {"length", length}};
+  for (int64_t length : lengths) {
+    nlohmann::ordered_json line{{"step", step}, {"split", split_name}, {"length", length}};
     if (length < 1) throw InputError(fmt::format("--lengths: expected positive lengths, found {}", length));
     if (limit >= 0 && length > limit) {
       line["applicable"] = false;
-      line["reason"] = fmt::format("{} positions cover {} (model.max_len)", position_kind_name(e.model.position.scheme), limit);
+      line["reason"] = fmt::format("{} positions cover {} (model.max_len)", e.model.position.scheme, limit);
       fmt::print("{}\n", line.dump());
       continue;
     }
@@ -54,52 +54,53 @@ int eval_lengths(const Experiment& e, const EvalArgs& args, TransformerModel& mo
     for (const auto& [name, value] : metrics) line[name] = value;
     fmt::print("{}\n", line.dump());
     std::fflush(stdout);
-    log.write(step, args.split, metrics, {{"length", length}, {"eval", true}});
+    log.write(step, split_name, metrics, {{"length", length}, {"eval", true}});
     for (size_t p = 0; p < by_position.size(); ++p) csv += fmt::format("{},{},{:.6f}\n", length, p, by_position[p]);
   }
-  const std::string path = (dir / fmt::format("loss_by_position-{}.csv", args.split)).string();
+  const std::string path = (dir / fmt::format("loss_by_position-{}.csv", split_name)).string();
   write_file_atomic(path, csv);
   fmt::print(stderr, "loss by position: {} ({})\n", path, checkpoint);
   return 0;
 }
 
-}  // namespace
-
-int run_eval(const EvalArgs& args) {
-  const auto loaded = load(args.common, /*require_data=*/true);
+int run_eval(const Invocation& in) {
+  const auto loaded = load(in);
   Experiment e = loaded.experiment;
+  const std::vector<int64_t> lengths = in.integers("--lengths");
+  const std::string split_name = in.text("--split", "valid");
   // Generated tasks take --lengths as their evaluation lengths (exact match per length).
-  const bool task_lengths = is_synthetic(e.task.kind) && !args.lengths.empty();
-  if (task_lengths) e.task.eval_lengths = args.lengths;
+  const bool task_lengths = is_synthetic(e.task.kind) && !lengths.empty();
+  if (task_lengths) e.task.eval_lengths = lengths;
   set_threads(e.train.threads);
   Split split;
-  if (args.split == "valid") {
+  if (split_name == "valid") {
     split = Split::kValid;
-  } else if (args.split == "test") {
+  } else if (split_name == "test") {
     split = Split::kTest;
   } else {
-    throw InputError(fmt::format("--split: expected valid or test, found '{}'", args.split));
+    throw InputError(fmt::format("--split: expected valid or test, found '{}'", split_name));
   }
-  Tokenizer tokenizer = run_tokenizer(e);
+  TrainedModel trained = open_trained_model(e, in.text("--checkpoint"));
   auto task = make_task(e);
-  task->prepare(e, tokenizer, /*need_train=*/false);
-  if (!task->has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, args.split));
-  TransformerModel model = build_model(e, tokenizer);
-  std::string checkpoint;
-  const auto state = load_weights(e, args.checkpoint, model, tokenizer, &checkpoint);
-  const int64_t step = state.at("step").get<int64_t>();
-  model->eval();
+  task->prepare(e, trained.tokenizer, /*need_train=*/false);
+  if (!task->has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, split_name));
   torch::NoGradGuard no_grad;
   AutocastScope autocast(e.train.precision);
-  if (!args.lengths.empty() && !task_lengths) return eval_lengths(e, args, model, *task, split, step, checkpoint);
-  const Metrics metrics = task->evaluate(model, split, e.train.batch_size, /*max_batches=*/0);
-  nlohmann::ordered_json line{{"step", step}, {"split", args.split}, {"checkpoint", checkpoint}};
+  if (!lengths.empty() && !task_lengths) {
+    return eval_lengths(e, lengths, split_name, trained.model, *task, split, trained.step, trained.checkpoint);
+  }
+  const Metrics metrics = task->evaluate(trained.model, split, e.train.batch_size, /*max_batches=*/0);
+  nlohmann::ordered_json line{{"step", trained.step}, {"split", split_name}, {"checkpoint", trained.checkpoint}};
   for (const auto& [name, value] : metrics) line[name] = value;
   fmt::print("{}\n", line.dump());
   if (std::filesystem::is_directory(e.output)) {
-    MetricsLog((std::filesystem::path(e.output) / "metrics.jsonl").string()).write(step, args.split, metrics, {{"eval", true}});
+    MetricsLog((std::filesystem::path(e.output) / "metrics.jsonl").string()).write(trained.step, split_name, metrics, {{"eval", true}});
   }
   return 0;
 }
+
+const bool registered = register_runner("eval", run_eval);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -6,32 +6,31 @@
 
 #include <fmt/format.h>
 
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/infer/generate.h"
-#include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
 
 namespace qkv::cli {
 
-int run_generate(const GenerateArgs& args) {
-  const auto loaded = load(args.common, /*require_data=*/false);
+namespace {
+
+int run_generate(const Invocation& in) {
+  const auto loaded = load(in);
   const Experiment& e = loaded.experiment;
   set_threads(e.train.threads);
-  const std::string checkpoint = find_checkpoint(e, args.checkpoint);
-  Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer);
-  load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
-  model->eval();
+  TrainedModel trained = open_trained_model(e, in.text("--checkpoint"));
+  const Tokenizer& tokenizer = trained.tokenizer;
+  Model& model = trained.model;
 
   const GenerateConfig& g = e.generate;
   GenerateOptions options;
-  options.max_new_tokens = args.max_new_tokens > 0 ? args.max_new_tokens : g.max_new_tokens;
-  options.sampling.temperature = args.greedy ? 0.0 : (args.temperature >= 0 ? args.temperature : g.temperature);
-  options.sampling.top_k = args.top_k >= 0 ? args.top_k : g.top_k;
-  options.sampling.top_p = args.top_p >= 0 ? args.top_p : g.top_p;
+  options.max_new_tokens = in.integer("--max-new-tokens", g.max_new_tokens);
+  options.sampling.temperature = in.flag("--greedy") ? 0.0 : in.number("--temperature", g.temperature);
+  options.sampling.top_k = in.integer("--top-k", g.top_k);
+  options.sampling.top_p = in.number("--top-p", g.top_p);
   options.stop_token = tokenizer.special().eos;
-  options.use_cache = !args.no_cache;
-  const int64_t seed = args.seed >= 0 ? args.seed : (g.seed > 0 ? g.seed : e.seed);
+  options.use_cache = !in.flag("--no-cache");
+  const int64_t seed = in.integer("--seed", g.seed > 0 ? g.seed : e.seed);
   auto generator = at::detail::createCPUGenerator(uint64_t(seed));
 
   auto continue_text = [&](const std::string& prompt) {
@@ -46,8 +45,8 @@ int run_generate(const GenerateArgs& args) {
     std::fflush(stdout);
   };
 
-  if (args.has_prompt) {
-    continue_text(args.prompt);
+  if (in.has("--prompt")) {
+    continue_text(in.text("--prompt"));
   } else {
     bool any = false;
     if (!isatty(STDIN_FILENO)) {
@@ -57,5 +56,9 @@ int run_generate(const GenerateArgs& args) {
   }
   return 0;
 }
+
+const bool registered = register_runner("generate", run_generate);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -4,13 +4,15 @@
 #include <fmt/format.h>
 
 #include "transformer/analysis/estimates.h"
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/core/device.h"
 
 namespace qkv::cli {
 
-int run_info(const InfoArgs& args) {
-  const auto loaded = load(args.common, /*require_data=*/false);
+namespace {
+
+int run_info(const Invocation& in) {
+  const auto loaded = load(in);
   set_compute_device(torch::kCPU);  // counting parameters needs no GPU
   const Experiment& e = loaded.experiment;
   int64_t vocab = e.tokenizer.vocab_size;
@@ -22,11 +24,15 @@ int run_info(const InfoArgs& args) {
     vocab = Tokenizer::load(path).vocab_size();  // the experiment's, or its init_from run's
     vocab_source = path;
   }
-  TransformerModel model = build_model(e, vocab);
+  Model model = build_model(e, vocab);
   const auto count = count_parameters(model);
   const double flops = forward_flops_per_token(e.model, vocab, e.train.seq_len);
   fmt::print("{}", to_yaml(e));
   fmt::print("# vocabulary: {} (from {})\n", vocab, vocab_source);
+  const PositionSchemeSpec& scheme = e.model.position.spec();
+  fmt::print("# position scheme {}: {}; acts on: {}\n", scheme.name, scheme.summary, position_act_names(scheme.acts));
+  for (const PositionOption& option : scheme.options)
+    fmt::print("#   {} = {} ({})\n", option.key, e.model.position.value(option.key), option.doc);
   fmt::print("# parameters: {} ({:.3f}M), {} without embeddings\n", count.total, double(count.total) / 1e6, count.non_embedding);
   fmt::print("# FLOPs per token at context {}: forward {:.3e}, training (3x) {:.3e}\n", e.train.seq_len, flops, 3 * flops);
   fmt::print("# FLOPs per training step: {:.3e}\n", 3 * flops * double(e.train.batch_size * e.train.seq_len));
@@ -36,5 +42,9 @@ int run_info(const InfoArgs& args) {
   }
   return 0;
 }
+
+const bool registered = register_runner("info", run_info);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/launch.h"
 
 namespace qkv::cli {
 

@@ -6,39 +6,36 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/data/examples.h"
 #include "transformer/util/errors.h"
 #include "transformer/tasks/classify.h"
-#include "transformer/train/checkpoint.h"
 #include "transformer/train/precision.h"
 #include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 
-int run_predict(const PredictArgs& args) {
-  const auto loaded = load(args.common, /*require_data=*/false);
+namespace {
+
+int run_predict(const Invocation& in) {
+  const auto loaded = load(in);
   const Experiment& e = loaded.experiment;
   if (!is_labelled(e.task.kind)) {
     throw InputError(fmt::format("{}: task.kind: qkv predict applies to classify, pair and choice, not {}", e.source_file,
                                  choice_name(task_choices(), e.task.kind)));
   }
-  const std::string input = !args.input.empty() ? args.input : !e.data.test.empty() ? e.data.test : e.data.valid;
+  const std::string input = in.text("--input", !e.data.test.empty() ? e.data.test : e.data.valid);
   if (input.empty()) throw InputError(fmt::format("{}: give --input FILE (the experiment has no data.test or data.valid)", e.source_file));
   set_threads(e.train.threads);
   const ExampleFile file = read_examples(input, e.data, e.task, /*require_labels=*/false);
   if (!file.dropped.empty()) fmt::print(stderr, "{}: dropped {}\n", input, file.dropped);
-  const std::string checkpoint = find_checkpoint(e, args.checkpoint);
-  Tokenizer tokenizer = run_tokenizer(e);
-  TransformerModel model = build_model(e, tokenizer);
-  load_checkpoint(checkpoint, model, nullptr, tokenizer.checksum());
-  model->eval();
+  TrainedModel trained = open_trained_model(e, in.text("--checkpoint"));
   ClassifyTask task(e);
-  task.attach(tokenizer);
+  task.attach(trained.tokenizer);
   std::vector<Prediction> predictions;
   {
     AutocastScope autocast(e.train.precision);
-    predictions = task.predict(model, file.examples, e.train.batch_size);
+    predictions = task.predict(trained.model, file.examples, e.train.batch_size);
   }
 
   // One line per example, tab-separated, with the line of the input it came from.
@@ -51,13 +48,13 @@ int run_predict(const PredictArgs& args) {
     else if (e.task.kind == TaskKind::kChoice) out += fmt::format("{}\t{}\t{:.6f}\n", line, p.label, p.probability);
     else out += fmt::format("{}\t{}\t{:.6f}\n", line, e.task.labels[size_t(p.label)], p.probability);
   }
-  if (args.output.empty()) {
+  if (const std::string output = in.text("--output"); output.empty()) {
     fmt::print("{}", out);
   } else {
-    write_file_atomic(args.output, out);
+    write_file_atomic(output, out);
   }
   if (file.labelled) {
-    nlohmann::ordered_json line{{"input", input}, {"checkpoint", checkpoint}};
+    nlohmann::ordered_json line{{"input", input}, {"checkpoint", trained.checkpoint}};
     for (const auto& [name, value] : task.score(predictions, file.examples, std::nan(""))) {
       if (name != "loss") line[name] = value;
     }
@@ -65,5 +62,9 @@ int run_predict(const PredictArgs& args) {
   }
   return 0;
 }
+
+const bool registered = register_runner("predict", run_predict);
+
+}  // namespace
 
 }  // namespace qkv::cli

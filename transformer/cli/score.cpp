@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/commands.h"
 #include "transformer/data/lines.h"
 #include "transformer/util/errors.h"
 #include "transformer/eval/bleu.h"
@@ -23,14 +23,13 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-}  // namespace
-
-int run_score(const ScoreArgs& args) {
-  const auto hyps = read_lines(args.hypotheses);
-  const auto refs = read_lines(args.references);
+int run_score(const Invocation& in) {
+  const std::string hypotheses = in.text("--hyp"), references = in.text("--ref");
+  const auto hyps = read_lines(hypotheses);
+  const auto refs = read_lines(references);
   if (hyps.size() != refs.size()) {
-    throw InputError(fmt::format("{}: {} lines, {}: {} lines: one hypothesis per reference line is needed", args.hypotheses,
-                                 hyps.size(), args.references, refs.size()));
+    throw InputError(fmt::format("{}: {} lines, {}: {} lines: one hypothesis per reference line is needed", hypotheses,
+                                 hyps.size(), references, refs.size()));
   }
   const BleuScore bleu = corpus_bleu(hyps, refs);
   nlohmann::ordered_json b{{"name", "BLEU"},
@@ -43,5 +42,9 @@ int run_score(const ScoreArgs& args) {
   fmt::print("{}\n{}\n", b.dump(), c.dump());
   return 0;
 }
+
+const bool registered = register_runner("score", run_score);
+
+}  // namespace
 
 }  // namespace qkv::cli

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "transformer/analysis/estimates.h"
-#include "transformer/cli/verbs.h"
+#include "transformer/cli/common.h"
 #include "transformer/util/errors.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/util/atomic_file.h"
@@ -156,8 +156,8 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
   return r;
 }
 
-void write_reports(const Experiment& e, const std::vector<Point>& points, const std::vector<nlohmann::ordered_json>& results) {
-  // results.csv: one row per point, every column any point has.
+// results.csv: one row per point, every column any point has; returns the columns.
+std::vector<std::string> write_results_csv(const Experiment& e, const std::vector<nlohmann::ordered_json>& results) {
   std::vector<std::string> columns;
   for (const auto& r : results)
     for (const auto& [key, value] : r.items())
@@ -172,7 +172,55 @@ void write_reports(const Experiment& e, const std::vector<Point>& points, const 
   }
   write_file_atomic((fs::path(e.output) / "results.csv").string(), csv);
 
-  // report.md: mean ± std over seeds for each setting of the other keys.
+  return columns;
+}
+
+// Paired comparison with the baseline value of the first key: for every validation metric, the
+// difference from the baseline point with the same values of the other keys (the same seed).
+// An empty baseline compares with the empty value when the grid has one ("from scratch" in
+// init_from: [runs/X, ""]).
+std::string paired_differences(const Experiment& e, const std::vector<nlohmann::ordered_json>& results,
+                               const std::vector<std::string>& metric_columns) {
+  std::string md;
+  const auto& first_values = e.sweep.grid.empty() ? std::vector<std::string>() : e.sweep.grid.front().second;
+  const bool has_baseline = !e.sweep.grid.empty() && (!e.sweep.baseline.empty() ||
+                            std::find(first_values.begin(), first_values.end(), "") != first_values.end());
+  if (!has_baseline) return "";
+  const std::string first = e.sweep.grid.front().first;
+  const std::string shown = e.sweep.baseline.empty() ? "\"\"" : e.sweep.baseline;
+  std::vector<std::string> paired;
+  for (const auto& m : metric_columns)
+    if (m.rfind("valid_", 0) == 0 && m != "valid_examples") paired.push_back(m);
+  md += fmt::format("\n## Differences against {} = {} (paired by the other keys; mean ± std)\n\n| {}", first,
+                    shown, first);
+  for (const auto& m : paired) md += " | " + m;
+  md += " |\n|";
+  for (size_t i = 0; i <= paired.size(); ++i) md += " --- |";
+  md += "\n";
+  for (const auto& value : first_values) {
+    if (value == e.sweep.baseline) continue;
+    md += "| " + value;
+    for (const auto& m : paired) {
+      std::vector<double> differences;
+      for (const auto& r : results) {
+        if (r[first] != value || !r.contains(m) || !r[m].is_number()) continue;
+        for (const auto& b : results) {
+          bool same = b[first] == e.sweep.baseline && b.contains(m) && b[m].is_number();
+          for (const auto& [key, values] : e.sweep.grid)
+            if (key != first) same = same && b[key] == r[key];
+          if (same) differences.push_back(r[m].get<double>() - b[m].get<double>());
+        }
+      }
+      md += " | " + mean_std(differences);
+    }
+    md += " |\n";
+  }
+  return md;
+}
+
+// report.md: mean ± std over seeds for each setting of the other keys, then the paired differences.
+void write_reports(const Experiment& e, const std::vector<Point>& points, const std::vector<nlohmann::ordered_json>& results) {
+  const std::vector<std::string> columns = write_results_csv(e, results);
   std::vector<std::string> keys, metric_columns;
   for (const auto& [key, values] : e.sweep.grid)
     if (key != "seed") keys.push_back(key);
@@ -204,51 +252,12 @@ void write_reports(const Experiment& e, const std::vector<Point>& points, const 
     for (const auto& m : metric_columns) md += " | " + mean_std(groups[setting][m]);
     md += " |\n";
   }
-  // Paired comparison with the baseline value of the first key: for every validation metric, the
-  // difference from the baseline point with the same values of the other keys (the same seed).
-  // An empty baseline compares with the empty value when the grid has one ("from scratch" in
-  // init_from: [runs/X, ""]).
-  const auto& first_values = e.sweep.grid.empty() ? std::vector<std::string>() : e.sweep.grid.front().second;
-  const bool has_baseline = !e.sweep.grid.empty() && (!e.sweep.baseline.empty() ||
-                            std::find(first_values.begin(), first_values.end(), "") != first_values.end());
-  if (has_baseline) {
-    const std::string first = e.sweep.grid.front().first;
-    const std::string shown = e.sweep.baseline.empty() ? "\"\"" : e.sweep.baseline;
-    std::vector<std::string> paired;
-    for (const auto& m : metric_columns)
-      if (m.rfind("valid_", 0) == 0 && m != "valid_examples") paired.push_back(m);
-    md += fmt::format("\n## Differences against {} = {} (paired by the other keys; mean ± std)\n\n| {}", first,
-                      shown, first);
-    for (const auto& m : paired) md += " | " + m;
-    md += " |\n|";
-    for (size_t i = 0; i <= paired.size(); ++i) md += " --- |";
-    md += "\n";
-    for (const auto& value : first_values) {
-      if (value == e.sweep.baseline) continue;
-      md += "| " + value;
-      for (const auto& m : paired) {
-        std::vector<double> differences;
-        for (const auto& r : results) {
-          if (r[first] != value || !r.contains(m) || !r[m].is_number()) continue;
-          for (const auto& b : results) {
-            bool same = b[first] == e.sweep.baseline && b.contains(m) && b[m].is_number();
-            for (const auto& [key, values] : e.sweep.grid)
-              if (key != first) same = same && b[key] == r[key];
-            if (same) differences.push_back(r[m].get<double>() - b[m].get<double>());
-          }
-        }
-        md += " | " + mean_std(differences);
-      }
-      md += " |\n";
-    }
-  }
+  md += paired_differences(e, results, metric_columns);
   write_file_atomic((fs::path(e.output) / "report.md").string(), md);
 }
 
-}  // namespace
-
-int run_sweep(const SweepArgs& args) {
-  const auto loaded = load(args.common, /*require_data=*/true);
+int run_sweep(const Invocation& in) {
+  const auto loaded = load(in);
   const Experiment& e = loaded.experiment;
   if (e.sweep.grid.empty()) {
     throw InputError(fmt::format("{}: sweep.grid: this experiment has no sweep grid", e.source_file));
@@ -257,10 +266,10 @@ int run_sweep(const SweepArgs& args) {
   std::vector<std::vector<std::string>> point_sets;
   std::vector<Experiment> point_experiments;
   for (const auto& point : points) {  // every point checked before any work
-    std::vector<std::string> sets = args.common.sets;
+    std::vector<std::string> sets = in.sets;
     for (const auto& [key, value] : point) sets.push_back(key + "=" + value);
     sets.push_back("output=" + (fs::path(e.output) / point_name(point)).string());
-    point_experiments.push_back(load_experiment(args.common.experiment, sets, ValidateOptions{}).experiment);
+    point_experiments.push_back(load_experiment(in.experiment, sets, ValidateOptions{}).experiment);
     point_sets.push_back(sets);
   }
   fs::create_directories(e.output);
@@ -268,7 +277,7 @@ int run_sweep(const SweepArgs& args) {
   for (size_t i = 0; i < points.size(); ++i) {
     const std::string dir = (fs::path(e.output) / point_name(points[i])).string();
     const fs::path result_path = fs::path(dir) / "result.json";
-    std::vector<std::string> common{args.common.experiment};
+    std::vector<std::string> common{in.experiment};
     for (const auto& s : point_sets[i]) common.insert(common.end(), {"--set", s});
     // Attention mass against distance, at the training length and the longest evaluation length,
     // for the report's plot; kept beside the point's results and computed once.
@@ -323,5 +332,9 @@ int run_sweep(const SweepArgs& args) {
   }
   return 0;
 }
+
+const bool registered = register_runner("sweep", run_sweep);
+
+}  // namespace
 
 }  // namespace qkv::cli

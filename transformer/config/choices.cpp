@@ -91,25 +91,6 @@ const Choices<TokenizerType>& tokenizer_type_choices() {
   static const Choices<TokenizerType> c{{"unigram", TokenizerType::kUnigram}, {"bpe", TokenizerType::kBpe}};
   return c;
 }
-const Choices<PositionKind>& position_choices() {
-  static const Choices<PositionKind> c{{"none", PositionKind::kNone},   {"sinusoidal", PositionKind::kSinusoidal},
-                                       {"learned", PositionKind::kLearned}, {"shaw", PositionKind::kShaw},
-                                       {"t5", PositionKind::kT5},       {"rope", PositionKind::kRope},
-                                       {"alibi", PositionKind::kAlibi}};
-  return c;
-}
-PositionKind position_option_owner(const std::string& key) {
-  if (key == "clip") return PositionKind::kShaw;
-  if (key == "buckets" || key == "max_distance") return PositionKind::kT5;
-  if (key == "base" || key == "fraction") return PositionKind::kRope;
-  return PositionKind::kNone;
-}
-
-bool position_option_applies(PositionKind scheme, const std::string& key) {
-  const PositionKind owner = position_option_owner(key);
-  return owner == PositionKind::kNone || owner == scheme;
-}
-
 const Choices<AttentionBackend>& attention_backend_choices() {
   // fused is offered only where the LibTorch this was built with has scaled_dot_product_attention.
   static const Choices<AttentionBackend> c{{"auto", AttentionBackend::kAuto},

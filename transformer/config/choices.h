@@ -58,7 +58,6 @@ const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();
 const Choices<DeviceKind>& device_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
-const Choices<PositionKind>& position_choices();
 const Choices<NormKind>& norm_kind_choices();
 const Choices<AttentionBackend>& attention_backend_choices();
 const Choices<Activation>& activation_choices();
@@ -83,10 +82,6 @@ struct Spec {
 };
 
 inline bool is_glue(DataFormat f) { return f >= DataFormat::kGlueCola && f <= DataFormat::kGlueWnli; }
-
-// Whether a key of model.position applies to a scheme ("scheme" applies to all).
-bool position_option_applies(PositionKind scheme, const std::string& key);
-PositionKind position_option_owner(const std::string& key);  // kNone: every scheme's
 
 // Whether a key of the data section applies to a format, and the formats it applies to.
 bool data_option_applies(DataFormat format, const std::string& key);

@@ -1,10 +1,10 @@
 // The kinds of parts the attention core and the blocks are built from, as plain enums without
 // LibTorch, so that experiment files can be read and checked by a program that does not load it.
+// Position schemes are not among them: each registers itself (config/position_scheme.h).
 #pragma once
 
 namespace qkv {
 
-enum class PositionKind { kNone, kSinusoidal, kLearned, kShaw, kT5, kRope, kAlibi };
 enum class NormKind { kLayerNorm, kRmsNorm };
 enum class Activation { kRelu, kGelu, kSwiglu };
 // How attention is computed. kReference: qkv's own matmul-softmax-matmul (its causal softmax,
@@ -12,10 +12,5 @@ enum class Activation { kRelu, kGelu, kSwiglu };
 // the scheme allows (not shaw, not when attention weights are asked for). kAuto: fused on a GPU,
 // reference on the CPU, where LibTorch's fused CPU kernels measured several times slower.
 enum class AttentionBackend { kAuto, kReference, kFused };
-
-// Names as written in experiment files.
-const char* position_kind_name(PositionKind kind);
-// Whether the scheme depends on relative positions only (shaw, t5, rope, alibi).
-bool is_relative(PositionKind kind);
 
 }  // namespace qkv

@@ -4,27 +4,9 @@
 #include <cstdint>
 
 #include "transformer/config/choices.h"
+#include "transformer/config/position_scheme.h"
 
 namespace qkv {
-
-struct PositionConfig {
-  PositionKind scheme = PositionKind::kNone;
-  int64_t clip = 16;
-  int64_t buckets = 32;
-  int64_t max_distance = 128;
-  double base = 10000.0;
-  double fraction = 1.0;
-
-  template <class V>
-  void visit(V& v) {
-    v.choice("scheme", scheme, position_choices(), Spec().need().doc("none|sinusoidal|learned|shaw|t5|rope|alibi"));
-    v.field("clip", clip, Spec().range(1, 4096).doc("shaw: relative distances clipped to [-clip, clip]"));
-    v.field("buckets", buckets, Spec().range(2, 4096).doc("t5: number of buckets"));
-    v.field("max_distance", max_distance, Spec().range(2, 1 << 20).doc("t5: distance of the last bucket"));
-    v.field("base", base, Spec().range(2, 1e9).doc("rope: frequency base"));
-    v.field("fraction", fraction, Spec().range(0.0, 1.0).doc("rope: fraction of each head's dims rotated"));
-  }
-};
 
 struct ModelConfig {
   Family family = Family::kGpt;

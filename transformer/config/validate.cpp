@@ -1,4 +1,4 @@
-// Cross-field rules of an experiment, and writing the resolved experiment back as YAML.
+// Cross-field rules of an experiment: one validator per section, in validate().
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -56,6 +56,51 @@ std::vector<std::string> section_keys(const S& section) {
   return collector.keys;
 }
 
+// The columns of tsv, csv and jsonl files against the task.
+void validate_columns(const DataConfig& d, const TaskConfig& task, const char* task_name, const char* format_name,
+                      const Rules& rules) {
+  const bool table = d.format == DataFormat::kTsv || d.format == DataFormat::kCsv;
+  const ColumnsConfig& c = d.columns;
+  rules.require(!c.text.empty(), "data.columns.text", fmt::format("required by format {}", format_name));
+  const bool needs_b = task.kind == TaskKind::kPair || task.kind == TaskKind::kTranslate;
+  rules.require(!needs_b || !c.text_b.empty(), "data.columns.text_b", fmt::format("required by task {}", task_name));
+  rules.require(!is_labelled(task.kind) || !c.label.empty(), "data.columns.label", fmt::format("required by task {}", task_name));
+  if (task.kind == TaskKind::kChoice) {
+    const bool list = d.format == DataFormat::kJsonl ? c.choices.size() == 1 : c.choices.size() >= 2;
+    rules.require(list, "data.columns.choices",
+                  d.format == DataFormat::kJsonl ? "expected one field holding the list of candidates"
+                                                 : "expected the columns of at least two candidates");
+  } else {
+    rules.require(c.choices.empty(), "data.columns.choices", fmt::format("applies to task choice, not {}", task_name));
+  }
+  if (table && !d.header) {
+    for (const auto& [key, name] : {std::pair<const char*, std::string>{"text", c.text}, {"text_b", c.text_b}, {"label", c.label}}) {
+      const bool number = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+      rules.require(name.empty() || number, std::string("data.columns.") + key,
+                    fmt::format("without a header, columns are 0-based numbers; found '{}'", name));
+    }
+  }
+}
+
+// Labels or scores of the classification tasks against the data format.
+void validate_labels(const Experiment& e, const Rules& rules) {
+  const DataConfig& d = e.data;
+  const TaskConfig& task = e.task;
+  const char* format_name = choice_name(data_format_choices(), d.format);
+  if (task.regression) {
+    rules.require(task.labels.empty(), "task.labels", "a regression task predicts a score and has no labels");
+    rules.require(d.format != DataFormat::kSnli && (!is_glue(d.format) || d.format == DataFormat::kGlueStsb), "task.regression",
+                  fmt::format("{} holds labels, not scores", format_name));
+  } else {
+    rules.require(d.format != DataFormat::kGlueStsb, "task.regression",
+                  "glue/stsb holds similarity scores: set task.regression: true");
+    rules.require(task.labels.size() >= 2, "task.labels",
+                  fmt::format("expected at least two label names, found {}", task.labels.size()));
+    std::set<std::string> unique(task.labels.begin(), task.labels.end());
+    rules.require(unique.size() == task.labels.size(), "task.labels", "label names repeat");
+  }
+}
+
 // Formats, columns and labels of the data section against the task.
 void validate_data(const Experiment& e, const Rules& rules) {
   const DataConfig& d = e.data;
@@ -108,41 +153,30 @@ void validate_data(const Experiment& e, const Rules& rules) {
     rules.require(!d.target.empty(), "data.target", "required by format parallel (the target files' suffix, e.g. en)");
     rules.require(d.source != d.target, "data.target", fmt::format("equals data.source '{}'", d.source));
   }
-  if (generic) {
-    const ColumnsConfig& c = d.columns;
-    rules.require(!c.text.empty(), "data.columns.text", fmt::format("required by format {}", format_name));
-    const bool needs_b = task.kind == TaskKind::kPair || task.kind == TaskKind::kTranslate;
-    rules.require(!needs_b || !c.text_b.empty(), "data.columns.text_b", fmt::format("required by task {}", task_name));
-    rules.require(!is_labelled(task.kind) || !c.label.empty(), "data.columns.label", fmt::format("required by task {}", task_name));
-    if (task.kind == TaskKind::kChoice) {
-      const bool list = d.format == DataFormat::kJsonl ? c.choices.size() == 1 : c.choices.size() >= 2;
-      rules.require(list, "data.columns.choices",
-                    d.format == DataFormat::kJsonl ? "expected one field holding the list of candidates"
-                                                   : "expected the columns of at least two candidates");
-    } else {
-      rules.require(c.choices.empty(), "data.columns.choices", fmt::format("applies to task choice, not {}", task_name));
-    }
-    if (table && !d.header) {
-      for (const auto& [key, name] : {std::pair<const char*, std::string>{"text", c.text}, {"text_b", c.text_b}, {"label", c.label}}) {
-        const bool number = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
-        rules.require(name.empty() || number, std::string("data.columns.") + key,
-                      fmt::format("without a header, columns are 0-based numbers; found '{}'", name));
-      }
-    }
+  if (generic) validate_columns(d, task, task_name, format_name, rules);
+  if (is_labelled(task.kind) && task.kind != TaskKind::kChoice) validate_labels(e, rules);
+}
+
+// model.position: options of another scheme are a mistake worth reporting, not ignoring; then the
+// scheme's own rules and what it needs.
+void validate_position(const Experiment& e, const Rules& rules) {
+  const ModelConfig& m = e.model;
+  const PositionConfig& p = m.position;
+  for (const PositionOption* option : position_options()) {
+    const std::string dotted = std::string("model.position.") + option->key;
+    if (!rules.given(dotted) || position_option_applies(p.scheme, option->key)) continue;
+    rules.require(false, dotted,
+                  fmt::format("applies to scheme {} only, but the scheme is {}", position_option_owners(option->key), p.scheme));
   }
-  if (is_labelled(task.kind) && task.kind != TaskKind::kChoice) {
-    if (task.regression) {
-      rules.require(task.labels.empty(), "task.labels", "a regression task predicts a score and has no labels");
-      rules.require(d.format != DataFormat::kSnli && (!is_glue(d.format) || d.format == DataFormat::kGlueStsb), "task.regression",
-                    fmt::format("{} holds labels, not scores", format_name));
-    } else {
-      rules.require(d.format != DataFormat::kGlueStsb, "task.regression",
-                    "glue/stsb holds similarity scores: set task.regression: true");
-      rules.require(task.labels.size() >= 2, "task.labels",
-                    fmt::format("expected at least two label names, found {}", task.labels.size()));
-      std::set<std::string> unique(task.labels.begin(), task.labels.end());
-      rules.require(unique.size() == task.labels.size(), "task.labels", "label names repeat");
-    }
+  const PositionSchemeSpec& spec = p.spec();
+  if (spec.check) {
+    const PositionProblem problem = spec.check(p, m.d_model / m.heads);
+    rules.require(!problem.found(), "model.position." + problem.key, problem.message);
+  }
+  if (spec.bounded_by_max_len && !is_synthetic(e.task.kind)) {
+    rules.require(e.train.seq_len <= m.max_len, "train.seq_len",
+                  fmt::format("{} positions cover model.max_len = {} positions; seq_len {} needs more", p.scheme, m.max_len,
+                              e.train.seq_len));
   }
 }
 
@@ -163,40 +197,14 @@ void resolve(Experiment& e, const ConfigSources& sources) {
   e.model.num_classes = classes;
 }
 
-void validate(const Experiment& e, const ConfigSources& sources, const ValidateOptions& options) {
-  Rules rules(sources);
-  const ModelConfig& m = e.model;
-  const PositionConfig& p = m.position;
+namespace {
 
-  rules.require(safe_name(e.name), "name", fmt::format("expected letters, digits, '-', '_' or '.', found '{}'", e.name));
+// The model section: shapes, the position scheme, and which families each task trains.
+void validate_model(const Experiment& e, const Rules& rules) {
+  const ModelConfig& m = e.model;
   rules.require(m.d_model % m.heads == 0, "model.heads",
                 fmt::format("d_model {} is not divisible by heads {}", m.d_model, m.heads));
-
-  // Options that belong to another scheme are a mistake worth reporting, not ignoring.
-  for (const char* key : {"clip", "buckets", "max_distance", "base", "fraction"}) {
-    const std::string dotted = std::string("model.position.") + key;
-    if (!rules.given(dotted) || position_option_applies(p.scheme, key)) continue;
-    rules.require(false, dotted, fmt::format("applies to scheme {} only, but the scheme is {}",
-                                             position_kind_name(position_option_owner(key)), position_kind_name(p.scheme)));
-  }
-  if (p.scheme == PositionKind::kRope) {
-    const int64_t rotated = int64_t(double(m.d_model / m.heads) * p.fraction) / 2 * 2;
-    rules.require(rotated >= 2, "model.position.fraction",
-                  fmt::format("rotates {} of the {} dims of each head; at least 2 are needed", rotated, m.d_model / m.heads));
-  }
-  if (p.scheme == PositionKind::kT5) {
-    // The bidirectional form halves the buckets; each half needs exact buckets and a log range.
-    rules.require(p.buckets >= 4, "model.position.buckets", fmt::format("expected at least 4, found {}", p.buckets));
-    rules.require(p.max_distance > p.buckets / 2, "model.position.max_distance",
-                  fmt::format("must exceed buckets/2 = {} (the exact buckets), found {}", p.buckets / 2, p.max_distance));
-  }
-  if (p.scheme == PositionKind::kLearned && !is_synthetic(e.task.kind)) {
-    rules.require(e.train.seq_len <= m.max_len, "train.seq_len",
-                  fmt::format("learned positions cover model.max_len = {} positions; seq_len {} needs more", m.max_len,
-                              e.train.seq_len));
-  }
-
-  // Which families each task trains.
+  validate_position(e, rules);
   const char* task_name = choice_name(task_choices(), e.task.kind);
   const char* family_name = choice_name(family_choices(), m.family);
   switch (e.task.kind) {
@@ -224,30 +232,33 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
   if (m.family == Family::kRnn) {
     rules.require(e.task.kind == TaskKind::kTranslate, "model.family",
                   fmt::format("rnn is the translation baseline; task {} needs gpt, bert or seq2seq", task_name));
-    rules.require(p.scheme == PositionKind::kNone, "model.position.scheme",
-                  fmt::format("rnn reads positions through its recurrence; expected none, found {}", position_kind_name(p.scheme)));
+    rules.require(m.position.scheme == kNoPositionScheme, "model.position.scheme",
+                  fmt::format("rnn reads positions through its recurrence; expected {}, found {}", kNoPositionScheme, m.position.scheme));
     rules.require(m.d_model % 2 == 0, "model.d_model",
                   fmt::format("rnn splits d_model between the encoder's two directions; expected an even number, found {}", m.d_model));
   }
-
   rules.require(m.pool == Pooling::kAuto || is_labelled(e.task.kind), "model.pool",
                 fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
+}
 
+// The task section: options of another kind, the generated tasks' lengths, what text tasks need.
+void validate_task(const Experiment& e, const Rules& rules) {
   const TaskConfig& task = e.task;
+  const ModelConfig& m = e.model;
+  const char* task_name = choice_name(task_choices(), task.kind);
   // Task options that belong to another kind are reported, not ignored.
   for (const auto& key : section_keys(task)) {
     const std::string dotted = "task." + key;
     if (!rules.given(dotted) || task_option_applies(task.kind, key)) continue;
-    rules.require(false, dotted, fmt::format("applies to task {} only, but the task is {}", task_option_owners(key),
-                                             choice_name(task_choices(), task.kind)));
+    rules.require(false, dotted, fmt::format("applies to task {} only, but the task is {}", task_option_owners(key), task_name));
   }
   if (is_synthetic(task.kind)) {
     rules.require(task.min_length <= task.max_length, "task.min_length",
                   fmt::format("min_length {} exceeds max_length {}", task.min_length, task.max_length));
     const int64_t positions = synthetic_positions(task.kind, m.family, task.max_length);
-    if (p.scheme == PositionKind::kLearned) {
+    if (m.position.spec().bounded_by_max_len) {
       rules.require(positions <= m.max_len, "model.max_len",
-                    fmt::format("learned positions cover {}; training examples of length {} need {}", m.max_len,
+                    fmt::format("{} positions cover {}; training examples of length {} need {}", m.position.scheme, m.max_len,
                                 task.max_length, positions));
     }
   } else {
@@ -255,27 +266,35 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
     rules.require(!e.tokenizer.model.empty() || !e.init_from.empty(), "tokenizer.model",
                   fmt::format("required by task {} (or init_from, whose tokenizer is then used)", task_name));
   }
-  validate_data(e, rules);
   if (is_labelled(task.kind)) {
     if (!task.positive.empty()) {
       rules.require(std::find(task.labels.begin(), task.labels.end(), task.positive) != task.labels.end(), "task.positive",
                     fmt::format("'{}' is not one of task.labels [{}]", task.positive, fmt::join(task.labels, ", ")));
     }
     rules.require(task.lm_weight == 0.0 || m.family == Family::kGpt, "task.lm_weight",
-                  fmt::format("the auxiliary language-model loss needs a gpt model, found {}", family_name));
+                  fmt::format("the auxiliary language-model loss needs a gpt model, found {}",
+                              choice_name(family_choices(), m.family)));
   }
   if (task.kind == TaskKind::kMaskedLm) {
     rules.require(task.mask_replace + task.mask_random <= 1.0 + 1e-9, "task.mask_random",
                   fmt::format("mask_replace {} + mask_random {} exceed 1", task.mask_replace, task.mask_random));
   }
-  if (task.kind == TaskKind::kTranslate && !e.tokenizer.target_model.empty()) {
+}
+
+// The tokenizer section: a separate target vocabulary for translation only.
+void validate_tokenizer(const Experiment& e, const Rules& rules) {
+  if (e.task.kind == TaskKind::kTranslate && !e.tokenizer.target_model.empty()) {
     rules.require(e.tokenizer.target_model != e.tokenizer.model, "tokenizer.target_model",
                   "names the same file as tokenizer.model; leave it out for one joint model");
   }
-  rules.require(task.kind == TaskKind::kTranslate || e.tokenizer.target_model.empty(), "tokenizer.target_model",
-                fmt::format("applies to task translate only, but the task is {}", task_name));
+  rules.require(e.task.kind == TaskKind::kTranslate || e.tokenizer.target_model.empty(), "tokenizer.target_model",
+                fmt::format("applies to task translate only, but the task is {}", choice_name(task_choices(), e.task.kind)));
+}
 
+// The train section against the schedule, fine-tuning and the task.
+void validate_train(const Experiment& e, const Rules& rules) {
   const TrainConfig& t = e.train;
+  const char* task_name = choice_name(task_choices(), e.task.kind);
   rules.require(t.warmup <= t.steps, "train.warmup", fmt::format("warmup {} exceeds steps {}", t.warmup, t.steps));
   rules.require(t.batch_size % t.accumulate == 0, "train.accumulate",
                 fmt::format("batch_size {} is not divisible into {} micro-batches", t.batch_size, t.accumulate));
@@ -283,106 +302,45 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
     rules.require(!set || !e.init_from.empty(), key, "applies when fine-tuning: set init_from to the pretrained run");
   }
   for (const auto& [key, set] : {std::pair<const char*, bool>{"train.batch_tokens", t.batch_tokens > 0}, {"train.average_last", t.average_last > 0}}) {
-    rules.require(!set || task.kind == TaskKind::kTranslate, key,
+    rules.require(!set || e.task.kind == TaskKind::kTranslate, key,
                   fmt::format("applies to task translate only, but the task is {}", task_name));
   }
   rules.require(t.average_last <= t.keep_checkpoints, "train.average_last",
                 fmt::format("averages {} checkpoints but train.keep_checkpoints keeps {}", t.average_last, t.keep_checkpoints));
   if (!t.select_metric.empty()) {
-    const auto names = task_metric_names(task);
+    const auto names = task_metric_names(e.task);
     rules.require(std::find(names.begin(), names.end(), t.select_metric) != names.end(), "train.select_metric",
                   fmt::format("task {} reports {}; found '{}'", task_name, fmt::join(names, ", "), t.select_metric));
   }
+}
 
-  if (options.require_data) {
-    for (const auto& [key, path] : {std::pair<const char*, std::string>{"data.train", e.data.train},
-                                    {"data.valid", e.data.valid}, {"data.test", e.data.test}}) {
-      if (path.empty()) continue;
-      for (const auto& file : split_files(e.data, path)) {
-        rules.require(std::filesystem::is_regular_file(file), key,
-                      fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
-      }
+// The files the experiment names exist (when the command reads them).
+void validate_files(const Experiment& e, const Rules& rules) {
+  for (const auto& [key, path] : {std::pair<const char*, std::string>{"data.train", e.data.train},
+                                  {"data.valid", e.data.valid}, {"data.test", e.data.test}}) {
+    if (path.empty()) continue;
+    for (const auto& file : split_files(e.data, path)) {
+      rules.require(std::filesystem::is_regular_file(file), key,
+                    fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
     }
-    if (!e.init_from.empty()) {
-      rules.require(std::filesystem::is_directory(e.init_from), "init_from",
-                    fmt::format("no such run directory: {} (train the pretrained experiment first)", e.init_from));
-    }
+  }
+  if (!e.init_from.empty()) {
+    rules.require(std::filesystem::is_directory(e.init_from), "init_from",
+                  fmt::format("no such run directory: {} (train the pretrained experiment first)", e.init_from));
   }
 }
 
-namespace {
-
-struct Writer {
-  YAML::Emitter& out;
-  const PositionConfig* position = nullptr;  // inside model.position: write only the scheme's options
-  const TaskConfig* task = nullptr;          // inside task: write only the kind's options
-  const DataConfig* data = nullptr;          // inside data: write only the format's options
-  bool skip(const char* k) const {
-    return (position && !position_option_applies(position->scheme, k)) || (task && !task_option_applies(task->kind, k)) ||
-           (data && !data_option_applies(data->format, k));
-  }
-  void key(const char* k) { out << YAML::Key << k << YAML::Value; }
-  void field(const char* k, int64_t& v, const Spec&) {
-    if (!skip(k)) key(k), out << v;
-  }
-  void field(const char* k, double& v, const Spec&) {
-    if (!skip(k)) key(k), out << fmt::format("{}", v);
-  }
-  void field(const char* k, bool& v, const Spec&) {
-    if (!skip(k)) key(k), out << (v ? "true" : "false");
-  }
-  void field(const char* k, std::string& v, const Spec&) {
-    if (!skip(k)) key(k), out << YAML::DoubleQuoted << v;
-  }
-  void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
-  void field(const char* k, std::vector<int64_t>& v, const Spec&) {
-    if (skip(k)) return;
-    key(k);
-    out << YAML::Flow << v;
-  }
-  void field(const char* k, std::vector<std::string>& v, const Spec&) {
-    if (skip(k)) return;
-    key(k);
-    out << YAML::Flow << YAML::BeginSeq;
-    for (const auto& item : v) out << YAML::DoubleQuoted << item;
-    out << YAML::EndSeq;
-  }
-  void field(const char* k, Grid& grid, const Spec&) {
-    key(k);
-    out << YAML::BeginMap;
-    for (const auto& [name, values] : grid) out << YAML::Key << name << YAML::Value << YAML::Flow << values;
-    out << YAML::EndMap;
-  }
-  template <class E>
-  void choice(const char* k, E& v, const Choices<E>& choices, const Spec&) {
-    if (!skip(k)) key(k), out << choice_name(choices, v);
-  }
-  template <class S>
-  void section(const char* k, S& sub, const Spec&) {
-    if (skip(k)) return;
-    key(k);
-    out << YAML::BeginMap;
-    const auto outer = std::make_tuple(position, task, data);  // the section's own keys are judged by it alone
-    position = nullptr, task = nullptr, data = nullptr;
-    if constexpr (std::is_same_v<S, PositionConfig>) position = &sub;
-    if constexpr (std::is_same_v<S, TaskConfig>) task = &sub;
-    if constexpr (std::is_same_v<S, DataConfig>) data = &sub;
-    sub.visit(*this);
-    std::tie(position, task, data) = outer;
-    out << YAML::EndMap;
-  }
-};
-
 }  // namespace
 
-std::string to_yaml(const Experiment& experiment) {
-  Experiment copy = experiment;
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  Writer writer{out};
-  copy.visit(writer);
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+void validate(const Experiment& e, const ConfigSources& sources, const ValidateOptions& options) {
+  Rules rules(sources);
+  rules.require(safe_name(e.name), "name", fmt::format("expected letters, digits, '-', '_' or '.', found '{}'", e.name));
+  validate_model(e, rules);
+  validate_task(e, rules);
+  validate_data(e, rules);
+  validate_tokenizer(e, rules);
+  validate_train(e, rules);
+  if (options.require_data) validate_files(e, rules);
 }
 
 }  // namespace qkv

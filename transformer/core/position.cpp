@@ -1,28 +1,26 @@
-// The position-scheme factory and names; the "none" scheme is the base class itself.
+// The position-scheme factory: each registered scheme's module by its name.
 #include "transformer/core/position.h"
 
+#include <map>
 #include <stdexcept>
 
 namespace qkv {
 
+// Each scheme's module, defined in its core/position_NAME.cpp.
+#define QKV_POSITION_SCHEME(name) PositionScheme name##_position_module(const PositionOptions& options);
+#include "transformer/config/position_schemes.def"
+#undef QKV_POSITION_SCHEME
+
 PositionScheme make_position_scheme(const PositionOptions& options) {
-  switch (options.kind) {
-    case PositionKind::kNone:
-      return wrap_scheme<PositionSchemeImpl>(options);
-    case PositionKind::kSinusoidal:
-      return make_sinusoidal_scheme(options);
-    case PositionKind::kLearned:
-      return make_learned_scheme(options);
-    case PositionKind::kShaw:
-      return make_shaw_scheme(options);
-    case PositionKind::kT5:
-      return make_t5_scheme(options);
-    case PositionKind::kRope:
-      return make_rope_scheme(options);
-    case PositionKind::kAlibi:
-      return make_alibi_scheme(options);
-  }
-  throw std::logic_error("unknown position kind");
+  using Builder = PositionScheme (*)(const PositionOptions&);
+  static const std::map<std::string, Builder> builders{
+#define QKV_POSITION_SCHEME(name) {#name, &name##_position_module},
+#include "transformer/config/position_schemes.def"
+#undef QKV_POSITION_SCHEME
+  };
+  const auto it = builders.find(options.config.scheme);
+  if (it == builders.end()) throw std::logic_error("unknown position scheme " + options.config.scheme);
+  return it->second(options);
 }
 
 }  // namespace qkv

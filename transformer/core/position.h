@@ -8,29 +8,29 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "transformer/config/kinds.h"
+#include "transformer/config/position_scheme.h"
 
 namespace qkv {
 
-
-// Options of every scheme; each scheme reads only its own. The stack fills the shape fields.
+// A scheme's configuration and the shape of the stack that owns it (the stack fills the shape).
 struct PositionOptions {
-  PositionKind kind = PositionKind::kNone;
-  int64_t max_len = 512;          // learned: number of positions in the table
-  int64_t clip = 16;              // shaw: relative distances clipped to [-clip, clip]
-  int64_t buckets = 32;           // t5: number of buckets
-  int64_t max_distance = 128;     // t5: distance at which the last bucket starts
-  double base = 10000.0;          // rope: frequency base
-  double fraction = 1.0;          // rope: fraction of the head dim that is rotated
-  // Shape, set by the stack that owns the scheme.
+  PositionConfig config;   // the scheme's name and option values (config/position_scheme.h)
+  int64_t max_len = 512;   // model.max_len: the table size of schemes bounded by it
   int64_t d_model = 0;
   int64_t heads = 0;
   int64_t layers = 0;
   bool causal = false;  // decoder self-attention (t5 causal buckets, one-sided alibi)
+  double value(const char* key) const { return config.value(key); }
+  int64_t integer(const char* key) const { return config.integer(key); }
 };
+
+// Draws a parameter's initial values from N(0, std^2) with a generator of its own, seeded by its
+// full name (models/model.cpp), so models that share a parameter start with the same values.
+using NormalInit = std::function<void(const std::string& name, torch::Tensor& parameter, double std)>;
 
 // What a scheme hands to every layer's attention for one stack forward. Undefined tensors mean
 // "no change". Computed once per forward, shared by the layers.
@@ -56,22 +56,25 @@ class PositionSchemeImpl : public torch::nn::Module {
   }
   // Largest number of positions the scheme can represent; -1 when unbounded.
   virtual int64_t max_positions() const { return -1; }
+  // Initial values of the scheme's own parameters outside Linear and Embedding modules (which the
+  // model initialises by its init scheme); `prefix` is the scheme's name in the model ("decoder.position").
+  virtual void initialise(const std::string& prefix, const NormalInit& normal) {}
 
   const PositionOptions& options() const { return options_; }
-  PositionKind kind() const { return options_.kind; }
+  const std::string& scheme() const { return options_.config.scheme; }
 
  protected:
   PositionOptions options_;
 };
 TORCH_MODULE(PositionScheme);
 
+// The module of the registered scheme options.config.scheme names (config/position_schemes.def).
 PositionScheme make_position_scheme(const PositionOptions& options);
 
 template <class Scheme>
 PositionScheme wrap_scheme(const PositionOptions& options) {
   return PositionScheme(std::shared_ptr<PositionSchemeImpl>(std::make_shared<Scheme>(options)));
 }
-
 
 // Pieces exposed for tests and diagnostics.
 torch::Tensor sinusoidal_table(int64_t offset, int64_t len, int64_t dim);  // (len, dim), Vaswani et al. 3.5
@@ -81,13 +84,5 @@ torch::Tensor t5_bucket(const torch::Tensor& relative, bool bidirectional, int64
                         int64_t max_distance);
 // Rotates the first 2*cos.size(-1) dims of x (..., T, Dh) by the angles in cos and sin (T, R/2).
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
-
-// Constructors of the concrete schemes, one per position_*.cpp.
-PositionScheme make_sinusoidal_scheme(const PositionOptions& options);
-PositionScheme make_learned_scheme(const PositionOptions& options);
-PositionScheme make_shaw_scheme(const PositionOptions& options);
-PositionScheme make_t5_scheme(const PositionOptions& options);
-PositionScheme make_rope_scheme(const PositionOptions& options);
-PositionScheme make_alibi_scheme(const PositionOptions& options);
 
 }  // namespace qkv

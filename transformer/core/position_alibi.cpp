@@ -1,11 +1,23 @@
 // ALiBi (Press et al. 2021): no position embeddings; each head h adds -m_h * |i - j| to its
 // logits, with slopes m_h a geometric sequence. Decoders see only j <= i (the causal mask hides the
 // rest); encoders use the same symmetric distance in both directions.
+#include "transformer/config/position_scheme.h"
+#ifndef QKV_POSITION_DESCRIPTORS
 #include <cmath>
-
 #include "transformer/core/position.h"
+#endif
 
 namespace qkv {
+
+#ifdef QKV_POSITION_DESCRIPTORS
+
+const PositionSchemeSpec& alibi_position_spec() {
+  static const PositionSchemeSpec spec{"alibi", "a fixed linear penalty -m_h |i - j| per head on the logits (Press et al. 2021)",
+                                       {}, kBiasesScores, /*relative=*/true, /*bounded_by_max_len=*/false, nullptr};
+  return spec;
+}
+
+#else
 
 namespace {
 
@@ -56,8 +68,10 @@ class AlibiImpl : public PositionSchemeImpl {
 
 }  // namespace
 
-PositionScheme make_alibi_scheme(const PositionOptions& options) {
+PositionScheme alibi_position_module(const PositionOptions& options) {
   return wrap_scheme<AlibiImpl>(options);
 }
+
+#endif
 
 }  // namespace qkv

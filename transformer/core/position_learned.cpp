@@ -1,11 +1,22 @@
 // Learned absolute positions (as in GPT-2 and BERT): a (max_len, C) table added to the embeddings.
+#include "transformer/config/position_scheme.h"
+#ifndef QKV_POSITION_DESCRIPTORS
 #include <stdexcept>
-
 #include <fmt/format.h>
-
 #include "transformer/core/position.h"
+#endif
 
 namespace qkv {
+
+#ifdef QKV_POSITION_DESCRIPTORS
+
+const PositionSchemeSpec& learned_position_spec() {
+  static const PositionSchemeSpec spec{"learned", "a learned (max_len, C) table added to the embeddings (GPT-2, BERT)",
+                                       {}, kAddsToEmbeddings, /*relative=*/false, /*bounded_by_max_len=*/true, nullptr};
+  return spec;
+}
+
+#else
 
 namespace {
 
@@ -34,8 +45,10 @@ class LearnedImpl : public PositionSchemeImpl {
 
 }  // namespace
 
-PositionScheme make_learned_scheme(const PositionOptions& options) {
+PositionScheme learned_position_module(const PositionOptions& options) {
   return wrap_scheme<LearnedImpl>(options);
 }
+
+#endif
 
 }  // namespace qkv

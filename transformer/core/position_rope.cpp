@@ -1,13 +1,35 @@
 // Rotary position embedding (Su et al. 2021): q and k rotated by position-dependent angles before
 // the dot product, in the rotate-half layout over the first R = fraction * Dh dims of each head.
+#include <fmt/format.h>
+
+#include "transformer/config/position_scheme.h"
+#ifndef QKV_POSITION_DESCRIPTORS
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
-
-#include "transformer/core/position.h"
 #include "transformer/kernels/rotary.h"
+#include "transformer/core/position.h"
+#endif
 
 namespace qkv {
+
+#ifdef QKV_POSITION_DESCRIPTORS
+
+const PositionSchemeSpec& rope_position_spec() {
+  static const PositionSchemeSpec spec{
+      "rope", "q and k rotated by position-dependent angles (Su et al. 2021)",
+      {{"base", 10000.0, 2, 1e9, /*integer=*/false, "rope: frequency base"},
+       {"fraction", 1.0, 0.0, 1.0, /*integer=*/false, "rope: fraction of each head's dims rotated"}},
+      kRotatesQueryKey, /*relative=*/true, /*bounded_by_max_len=*/false,
+      [](const PositionConfig& p, int64_t head_dim) -> PositionProblem {
+        const int64_t rotated = int64_t(double(head_dim) * p.value("fraction")) / 2 * 2;
+        if (rotated >= 2) return {};
+        return {"fraction", fmt::format("rotates {} of the {} dims of each head; at least 2 are needed", rotated, head_dim)};
+      }};
+  return spec;
+}
+
+#else
 
 namespace {
 
@@ -36,9 +58,9 @@ class RopeImpl : public PositionSchemeImpl {
  public:
   explicit RopeImpl(const PositionOptions& options) : PositionSchemeImpl(options) {
     const int64_t head_dim = options.d_model / options.heads;
-    half_ = std::max<int64_t>(1, int64_t(head_dim * options.fraction) / 2);
+    half_ = std::max<int64_t>(1, int64_t(head_dim * options.value("fraction")) / 2);
     // theta_i = base^(-2i/R), i in [0, R/2)
-    inv_freq_ = torch::pow(options.base, torch::arange(0, half_, torch::kFloat64) * (-2.0 / double(2 * half_)));
+    inv_freq_ = torch::pow(options.value("base"), torch::arange(0, half_, torch::kFloat64) * (-2.0 / double(2 * half_)));
   }
 
   PositionSignals signals(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset,
@@ -64,8 +86,10 @@ class RopeImpl : public PositionSchemeImpl {
 
 }  // namespace
 
-PositionScheme make_rope_scheme(const PositionOptions& options) {
+PositionScheme rope_position_module(const PositionOptions& options) {
   return wrap_scheme<RopeImpl>(options);
 }
+
+#endif
 
 }  // namespace qkv

@@ -1,9 +1,21 @@
 // Sinusoidal absolute positions (Vaswani et al. 2017, section 3.5), added to the embeddings.
+#include "transformer/config/position_scheme.h"
+#ifndef QKV_POSITION_DESCRIPTORS
 #include <cmath>
-
 #include "transformer/core/position.h"
+#endif
 
 namespace qkv {
+
+#ifdef QKV_POSITION_DESCRIPTORS
+
+const PositionSchemeSpec& sinusoidal_position_spec() {
+  static const PositionSchemeSpec spec{"sinusoidal", "fixed sines and cosines added to the embeddings (Vaswani et al. 2017, 3.5)",
+                                       {}, kAddsToEmbeddings, /*relative=*/false, /*bounded_by_max_len=*/false, nullptr};
+  return spec;
+}
+
+#else
 
 torch::Tensor sinusoidal_table(int64_t offset, int64_t len, int64_t dim) {
   // PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d)).
@@ -39,8 +51,10 @@ class SinusoidalImpl : public PositionSchemeImpl {
 
 }  // namespace
 
-PositionScheme make_sinusoidal_scheme(const PositionOptions& options) {
+PositionScheme sinusoidal_position_module(const PositionOptions& options) {
   return wrap_scheme<SinusoidalImpl>(options);
 }
+
+#endif
 
 }  // namespace qkv

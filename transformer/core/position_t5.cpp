@@ -1,11 +1,37 @@
 // T5 relative position buckets (Raffel et al. 2020, section 2.1): a learned scalar per bucket and
 // head, added to the logits, shared by all layers of a stack. Buckets are exact for small
 // distances and log-spaced up to max_distance; the causal form uses only past distances.
-#include <cmath>
+#include <fmt/format.h>
 
+#include "transformer/config/position_scheme.h"
+#ifndef QKV_POSITION_DESCRIPTORS
+#include <cmath>
 #include "transformer/core/position.h"
+#endif
 
 namespace qkv {
+
+#ifdef QKV_POSITION_DESCRIPTORS
+
+const PositionSchemeSpec& t5_position_spec() {
+  static const PositionSchemeSpec spec{
+      "t5", "a learned bias per log-spaced relative-distance bucket and head (Raffel et al. 2020, 2.1)",
+      {{"buckets", 32, 2, 4096, /*integer=*/true, "t5: number of buckets"},
+       {"max_distance", 128, 2, 1 << 20, /*integer=*/true, "t5: distance of the last bucket"}},
+      kBiasesScores, /*relative=*/true, /*bounded_by_max_len=*/false,
+      [](const PositionConfig& p, int64_t head_dim) -> PositionProblem {
+        // The bidirectional form halves the buckets; each half needs exact buckets and a log range.
+        const int64_t buckets = p.integer("buckets"), max_distance = p.integer("max_distance");
+        if (buckets < 4) return {"buckets", fmt::format("expected at least 4, found {}", buckets)};
+        if (max_distance <= buckets / 2) {
+          return {"max_distance", fmt::format("must exceed buckets/2 = {} (the exact buckets), found {}", buckets / 2, max_distance)};
+        }
+        return {};
+      }};
+  return spec;
+}
+
+#else
 
 torch::Tensor t5_bucket(const torch::Tensor& relative, bool bidirectional, int64_t buckets,
                         int64_t max_distance) {
@@ -31,7 +57,7 @@ namespace {
 class T5Impl : public PositionSchemeImpl {
  public:
   explicit T5Impl(const PositionOptions& options) : PositionSchemeImpl(options) {
-    table_ = register_module("table", torch::nn::Embedding(options.buckets, options.heads));
+    table_ = register_module("table", torch::nn::Embedding(options.integer("buckets"), options.heads));
   }
 
   PositionSignals signals(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset,
@@ -39,7 +65,7 @@ class T5Impl : public PositionSchemeImpl {
     auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(torch::kLong).device(device));
     auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(torch::kLong).device(device));
     auto relative = j.unsqueeze(0) - i.unsqueeze(1);                                       // (Tq, Tk)
-    auto bucket = t5_bucket(relative, !options_.causal, options_.buckets, options_.max_distance);
+    auto bucket = t5_bucket(relative, !options_.causal, options_.integer("buckets"), options_.integer("max_distance"));
     PositionSignals out;
     out.score_bias = table_->forward(bucket).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);  // (1, H, Tq, Tk)
     return out;
@@ -51,8 +77,10 @@ class T5Impl : public PositionSchemeImpl {
 
 }  // namespace
 
-PositionScheme make_t5_scheme(const PositionOptions& options) {
+PositionScheme t5_position_module(const PositionOptions& options) {
   return wrap_scheme<T5Impl>(options);
 }
+
+#endif
 
 }  // namespace qkv

@@ -294,6 +294,39 @@ class Reader {
     return true;
   }
 
+  // A non-empty string field of a JSONL object; false (reported) otherwise.
+  bool json_text(const nlohmann::json& j, int64_t n, const std::string& key, std::string& out) {
+    if (!j.contains(key)) {
+      bad_.report(n, key, "missing field", "missing field");
+      return false;
+    }
+    if (!j[key].is_string()) {
+      bad_.report(n, key, "not a string", fmt::format("expected a string, found {}", j[key].type_name()));
+      return false;
+    }
+    out = j[key].get<std::string>();
+    if (out.find_first_not_of(" \t") == std::string::npos) {
+      bad_.report(n, key, "empty field", "empty text");
+      return false;
+    }
+    return true;
+  }
+
+  // A list of at least two non-empty string candidates; false (reported) otherwise.
+  bool json_choices(const nlohmann::json& j, int64_t n, const std::string& key, std::vector<std::string>& out) {
+    if (!j.contains(key) || !j[key].is_array() || j[key].size() < 2) {
+      bad_.report(n, key, "missing field", "expected a list of at least two candidates");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& c : j[key]) {
+      ok = ok && c.is_string() && !c.get<std::string>().empty();
+      if (ok) out.push_back(c.get<std::string>());
+    }
+    if (!ok) bad_.report(n, key, "not a string", "every candidate must be a non-empty string");
+    return ok;
+  }
+
   void read_jsonl() {
     const bool snli = data_.format == DataFormat::kSnli;
     const std::string text_key = snli ? "sentence1" : data_.columns.text;
@@ -321,39 +354,9 @@ class Reader {
       }
       Example ex;
       ex.line = n;
-      auto text_field = [&](const std::string& key, std::string& out) {
-        if (!j.contains(key)) {
-          bad_.report(n, key, "missing field", "missing field");
-          return false;
-        }
-        if (!j[key].is_string()) {
-          bad_.report(n, key, "not a string", fmt::format("expected a string, found {}", j[key].type_name()));
-          return false;
-        }
-        out = j[key].get<std::string>();
-        if (out.find_first_not_of(" \t") == std::string::npos) {
-          bad_.report(n, key, "empty field", "empty text");
-          return false;
-        }
-        return true;
-      };
-      if (!text_field(text_key, ex.text)) continue;
-      if (!text_b_key.empty() && !text_field(text_b_key, ex.text_b)) continue;
-      if (!choices_key.empty()) {
-        if (!j.contains(choices_key) || !j[choices_key].is_array() || j[choices_key].size() < 2) {
-          bad_.report(n, choices_key, "missing field", "expected a list of at least two candidates");
-          continue;
-        }
-        bool ok = true;
-        for (const auto& c : j[choices_key]) {
-          ok = ok && c.is_string() && !c.get<std::string>().empty();
-          if (ok) ex.choices.push_back(c.get<std::string>());
-        }
-        if (!ok) {
-          bad_.report(n, choices_key, "not a string", "every candidate must be a non-empty string");
-          continue;
-        }
-      }
+      if (!json_text(j, n, text_key, ex.text)) continue;
+      if (!text_b_key.empty() && !json_text(j, n, text_b_key, ex.text_b)) continue;
+      if (!choices_key.empty() && !json_choices(j, n, choices_key, ex.choices)) continue;
       if (!label_key.empty()) {
         if (!j.contains(label_key)) {
           if (require_labels_) {

@@ -5,7 +5,7 @@
 
 namespace qkv {
 
-std::vector<int64_t> generate(TransformerModel& model, const std::vector<int64_t>& prompt,
+std::vector<int64_t> generate(Model& model, const std::vector<int64_t>& prompt,
                               const GenerateOptions& options, torch::Generator& generator) {
   TORCH_CHECK(!prompt.empty(), "generation needs at least one prompt token");
   torch::NoGradGuard no_grad;

@@ -20,7 +20,7 @@ struct GenerateOptions {
 
 // prompt: token ids (at least one). Returns only the new tokens. Stops early at the model's
 // largest position (learned positions).
-std::vector<int64_t> generate(TransformerModel& model, const std::vector<int64_t>& prompt,
+std::vector<int64_t> generate(Model& model, const std::vector<int64_t>& prompt,
                               const GenerateOptions& options, torch::Generator& generator);
 
 }  // namespace qkv

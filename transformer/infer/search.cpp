@@ -12,7 +12,7 @@ namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 // The longest output of each sentence: a * (real source tokens) + b, within the model's positions.
-std::vector<int64_t> length_limits(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
+std::vector<int64_t> length_limits(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                    const SearchOptions& o) {
   const auto lengths = source_keep.defined() ? source_keep.sum(1).to(torch::kCPU, torch::kLong)
                                              : torch::full({source.size(0)}, source.size(1), torch::kLong);
@@ -27,7 +27,7 @@ std::vector<int64_t> length_limits(TransformerModel& model, const torch::Tensor&
 }
 
 // Log-probabilities (R, V) of the next token after `prefix` (R, t), <s> and <pad> ruled out.
-torch::Tensor next_log_probs(TransformerModel& model, DecodeState& state, const torch::Tensor& prefix, int64_t bos,
+torch::Tensor next_log_probs(Model& model, DecodeState& state, const torch::Tensor& prefix, int64_t bos,
                              bool use_cache) {
   torch::Tensor hidden;
   if (use_cache) {
@@ -42,7 +42,7 @@ torch::Tensor next_log_probs(TransformerModel& model, DecodeState& state, const 
   return logp;  // (R, V)
 }
 
-DecodeState start(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep, bool use_cache) {
+DecodeState start(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep, bool use_cache) {
   DecodeState state;
   state.incremental = use_cache;
   model->encode(source, source_keep, &state);
@@ -53,7 +53,7 @@ DecodeState start(TransformerModel& model, const torch::Tensor& source, const to
 
 double length_penalty(int64_t length, double alpha) { return std::pow((5.0 + double(length)) / 6.0, alpha); }
 
-std::vector<Hypothesis> greedy_search(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
+std::vector<Hypothesis> greedy_search(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                       int64_t bos, int64_t eos, const SearchOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t batch = source.size(0);
@@ -84,7 +84,22 @@ std::vector<Hypothesis> greedy_search(TransformerModel& model, const torch::Tens
   return out;
 }
 
-std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
+namespace {
+
+// The highest-scoring finished hypothesis of each sentence (empty when none finished).
+std::vector<Hypothesis> best_of(const std::vector<std::vector<Hypothesis>>& finished) {
+  std::vector<Hypothesis> best(finished.size());
+  for (size_t b = 0; b < finished.size(); ++b) {
+    if (finished[b].empty()) continue;
+    best[b] = *std::max_element(finished[b].begin(), finished[b].end(),
+                                [](const Hypothesis& x, const Hypothesis& y) { return x.score < y.score; });
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<Hypothesis> beam_search(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                     int64_t bos, int64_t eos, const SearchOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t batch = source.size(0), k = o.beam;
@@ -154,13 +169,7 @@ std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor
     scores = next_scores;
     rows_per = k;
   }
-  std::vector<Hypothesis> best(static_cast<size_t>(batch));
-  for (int64_t b = 0; b < batch; ++b) {
-    auto& candidates = finished[size_t(b)];
-    if (candidates.empty()) continue;
-    best[size_t(b)] = *std::max_element(candidates.begin(), candidates.end(),
-                                        [](const Hypothesis& x, const Hypothesis& y) { return x.score < y.score; });
-  }
+  std::vector<Hypothesis> best = best_of(finished);
   if (o.guard_greedy && k > 1) {
     const auto greedy = greedy_search(model, source, source_keep, bos, eos, o);
     for (int64_t b = 0; b < batch; ++b)

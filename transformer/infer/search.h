@@ -36,9 +36,9 @@ struct Hypothesis {
 double length_penalty(int64_t length, double alpha);
 
 // source (B, S) int64, source_keep (B, S) bool or undefined. One hypothesis per sentence.
-std::vector<Hypothesis> greedy_search(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
+std::vector<Hypothesis> greedy_search(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                       int64_t bos, int64_t eos, const SearchOptions& options);
-std::vector<Hypothesis> beam_search(TransformerModel& model, const torch::Tensor& source, const torch::Tensor& source_keep,
+std::vector<Hypothesis> beam_search(Model& model, const torch::Tensor& source, const torch::Tensor& source_keep,
                                     int64_t bos, int64_t eos, const SearchOptions& options);
 
 }  // namespace qkv

@@ -49,11 +49,11 @@ TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
   return to_compute_device(std::move(batch));
 }
 
-torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch) {
   return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore);
 }
 
-torch::Tensor CausalLmTask::loss(TransformerModel& model, const TaskBatch& batch) { return causal_lm_loss(model, batch); }
+torch::Tensor CausalLmTask::loss(Model& model, const TaskBatch& batch) { return causal_lm_loss(model, batch); }
 
 TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
   auto generator = at::detail::createCPUGenerator(seed_ * 1000003ULL + uint64_t(index));
@@ -65,7 +65,7 @@ TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
   return to_compute_device(std::move(batch));
 }
 
-torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks) {
+torch::Tensor causal_lm_loss_per_position(Model& model, const torch::Tensor& blocks) {
   const int64_t batch = blocks.size(0), t = blocks.size(1) - 1;
   auto logits = model->token_logits(model->hidden(blocks.narrow(1, 0, t)));  // (B, T, V)
   auto loss = torch::nn::functional::cross_entropy(
@@ -82,11 +82,11 @@ torch::Tensor CausalLmTask::split_blocks(Split split, int64_t seq_len, int64_t m
   return blocks.blocks(0, std::min(max_blocks, blocks.num_blocks())).to(compute_device());
 }
 
-Metrics CausalLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+Metrics CausalLmTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {
   return evaluate_at(model, split, seq_len_, batch_size, max_batches);
 }
 
-Metrics CausalLmTask::evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size,
+Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size,
                                   int64_t max_batches, std::vector<double>* loss_by_position) {
   const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
   TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");

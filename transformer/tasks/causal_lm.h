@@ -13,12 +13,12 @@ class CausalLmTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override;
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
-  Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // Evaluation at another context length (length extrapolation). When loss_by_position is given,
   // it receives the mean loss at each position 0..seq_len-1 of the blocks.
-  Metrics evaluate_at(TransformerModel& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
+  Metrics evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
                       std::vector<double>* loss_by_position = nullptr);
   // The first min(max_blocks, all) non-overlapping blocks of seq_len + 1 tokens of a split,
   // (N, seq_len + 1); InputError when the split is shorter than one block.
@@ -32,7 +32,7 @@ class CausalLmTask : public Task {
 };
 
 // Mean next-token cross-entropy of a batch, computed in float32.
-torch::Tensor causal_lm_loss(TransformerModel& model, const TaskBatch& batch);
+torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch);
 
 // Causal LM on uniformly random tokens from a vocabulary of `vocab` ids: no data or tokenizer,
 // for benchmarks.
@@ -42,8 +42,8 @@ class SyntheticLmTask : public Task {
   void prepare(const Experiment&, const Tokenizer&, bool) override {}
   bool has_split(Split split) const override { return split == Split::kTrain; }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override { return causal_lm_loss(model, batch); }
-  Metrics evaluate(TransformerModel&, Split, int64_t, int64_t) override { return {}; }
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override { return causal_lm_loss(model, batch); }
+  Metrics evaluate(Model&, Split, int64_t, int64_t) override { return {}; }
 
  private:
   int64_t vocab_, seq_len_;
@@ -51,6 +51,6 @@ class SyntheticLmTask : public Task {
 };
 
 // Next-token cross-entropy of a (B, T+1) block batch, summed over the batch: (T) float64.
-torch::Tensor causal_lm_loss_per_position(TransformerModel& model, const torch::Tensor& blocks);
+torch::Tensor causal_lm_loss_per_position(Model& model, const torch::Tensor& blocks);
 
 }  // namespace qkv

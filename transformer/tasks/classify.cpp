@@ -121,7 +121,7 @@ TaskBatch ClassifyTask::train_batch(int64_t index, int64_t batch_size) {
   return make_batch(examples);
 }
 
-torch::Tensor ClassifyTask::forward(TransformerModel& model, const TaskBatch& batch, torch::Tensor* hidden_out) const {
+torch::Tensor ClassifyTask::forward(Model& model, const TaskBatch& batch, torch::Tensor* hidden_out) const {
   auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (R, T, C)
   if (hidden_out) *hidden_out = hidden;
   auto pooled = model->pool(hidden, batch.keep);  // (R, C)
@@ -140,7 +140,7 @@ torch::Tensor ClassifyTask::head_loss_sum(const torch::Tensor& outputs, const Ta
   return F::cross_entropy(outputs, batch.labels, F::CrossEntropyFuncOptions().reduction(torch::kSum));
 }
 
-torch::Tensor ClassifyTask::loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor ClassifyTask::loss(Model& model, const TaskBatch& batch) {
   torch::Tensor hidden;
   const double lm_weight = experiment_.task.lm_weight;
   auto outputs = forward(model, batch, lm_weight > 0 ? &hidden : nullptr);
@@ -156,7 +156,7 @@ torch::Tensor ClassifyTask::loss(TransformerModel& model, const TaskBatch& batch
   return loss;
 }
 
-std::vector<Prediction> ClassifyTask::predict(TransformerModel& model, const std::vector<Example>& examples, int64_t batch_size) {
+std::vector<Prediction> ClassifyTask::predict(Model& model, const std::vector<Example>& examples, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   std::vector<EncodedExample> encoded;
   for (const auto& ex : examples) encoded.push_back(encode(ex));
@@ -209,7 +209,7 @@ Metrics ClassifyTask::score(const std::vector<Prediction>& predictions, const st
   return m;
 }
 
-Metrics ClassifyTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+Metrics ClassifyTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {
   torch::NoGradGuard no_grad;
   const auto& encoded = examples_[int(split)];
   TORCH_CHECK(!encoded.empty(), "no ", split_name(split), " split in this experiment");

@@ -39,13 +39,13 @@ class ClassifyTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override { return !examples_[int(split)].empty(); }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
-  Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // The tokenizer examples are encoded with (prepare sets it; qkv predict sets it alone).
   void attach(const Tokenizer& tokenizer);
   // Predictions for the examples of any file in the experiment's format (labels optional).
-  std::vector<Prediction> predict(TransformerModel& model, const std::vector<Example>& examples, int64_t batch_size);
+  std::vector<Prediction> predict(Model& model, const std::vector<Example>& examples, int64_t batch_size);
   // Metrics of predictions against the gold values of the same examples.
   Metrics score(const std::vector<Prediction>& predictions, const std::vector<Example>& examples, double loss) const;
 
@@ -54,7 +54,7 @@ class ClassifyTask : public Task {
   TaskBatch make_batch(const std::vector<const EncodedExample*>& examples) const;
   // Outputs per example: class logits (B, N), candidate scores (B, K) or scores (B).
   // hidden, when given, receives the body's output (R, T, C).
-  torch::Tensor forward(TransformerModel& model, const TaskBatch& batch, torch::Tensor* hidden = nullptr) const;
+  torch::Tensor forward(Model& model, const TaskBatch& batch, torch::Tensor* hidden = nullptr) const;
   // Summed head loss of a batch's outputs.
   torch::Tensor head_loss_sum(const torch::Tensor& outputs, const TaskBatch& batch) const;
 

@@ -197,7 +197,7 @@ TaskBatch MaskedLmTask::train_batch(int64_t index, int64_t batch_size) {
 namespace {
 
 // Logits (N, V) at the selected positions and their targets (N).
-std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model, const TaskBatch& batch, const torch::Tensor& hidden) {
+std::pair<torch::Tensor, torch::Tensor> selected_logits(Model& model, const TaskBatch& batch, const torch::Tensor& hidden) {
   const auto selected = batch.targets.ne(kIgnore);                  // (B, T)
   auto logits = model->token_logits(hidden.index({selected}));      // (N, V): the head on selected rows only
   return {logits.to(torch::kFloat32), batch.targets.index({selected})};
@@ -205,7 +205,7 @@ std::pair<torch::Tensor, torch::Tensor> selected_logits(TransformerModel& model,
 
 }  // namespace
 
-torch::Tensor MaskedLmTask::loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor MaskedLmTask::loss(Model& model, const TaskBatch& batch) {
   auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
   const auto selected = batch.targets.ne(kIgnore);                        // the head on selected rows only
   auto loss = model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore);
@@ -218,7 +218,7 @@ torch::Tensor MaskedLmTask::loss(TransformerModel& model, const TaskBatch& batch
   return loss + sentence_weight_ * sentence / labelled;
 }
 
-Metrics MaskedLmTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+Metrics MaskedLmTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {
   torch::NoGradGuard no_grad;
   const auto& sequences = sequences_[int(split)];
   TORCH_CHECK(!sequences.empty(), "no ", split_name(split), " split in this experiment");

@@ -50,8 +50,8 @@ class MaskedLmTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override { return !sequences_[int(split)].empty(); }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
-  Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
  private:
   std::vector<TextPair> read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const;

@@ -28,7 +28,7 @@ at::Generator stream(uint64_t seed, uint64_t a, uint64_t b) {
 
 torch::Tensor column(int64_t rows, int64_t value) { return torch::full({rows, 1}, value, torch::kLong); }
 
-torch::Tensor synthetic_logits(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor synthetic_logits(Model& model, const TaskBatch& batch) {
   if (model->config().family == Family::kSeq2Seq) {
     DecodeState state;
     state.incremental = false;
@@ -116,7 +116,7 @@ TaskBatch SyntheticTask::train_batch(int64_t index, int64_t batch_size) {
   return make_batch(n, batch_size, generator);
 }
 
-torch::Tensor SyntheticTask::loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor SyntheticTask::loss(Model& model, const TaskBatch& batch) {
   if (model->config().family == Family::kSeq2Seq) {
     DecodeState state;
     state.incremental = false;
@@ -136,7 +136,7 @@ SyntheticScores score_batch(const torch::Tensor& logits, const torch::Tensor& ta
   return scores;
 }
 
-Metrics SyntheticTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+Metrics SyntheticTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {
   torch::NoGradGuard no_grad;
   const int64_t limit = model->max_positions();
   double in_loss = 0, in_exact = 0, all_loss = 0, all_exact = 0;

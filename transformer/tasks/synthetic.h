@@ -22,11 +22,11 @@ class SyntheticTask : public Task {
   void prepare(const Experiment&, const Tokenizer&, bool) override {}  // nothing to read
   bool has_split(Split) const override { return true; }                // every split is generated
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
   // loss and exact (mean over evaluation lengths inside the training range; all of them when none
   // is), then exact@N and token_acc@N per evaluation length N. Lengths the model's positions cannot
   // reach are left out.
-  Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
+  Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // batch_size examples of length n drawn from `generator`.
   TaskBatch make_batch(int64_t n, int64_t batch_size, at::Generator& generator) const;

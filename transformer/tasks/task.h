@@ -52,9 +52,9 @@ class Task {
   // Training batch number `index` of `batch_size` examples: the same batch whenever asked.
   virtual TaskBatch train_batch(int64_t index, int64_t batch_size) = 0;
   // Mean loss of a batch, a scalar with gradient.
-  virtual torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) = 0;
+  virtual torch::Tensor loss(Model& model, const TaskBatch& batch) = 0;
   // Metrics over a split (at most max_batches batches; 0: all). The caller sets eval mode.
-  virtual Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) = 0;
+  virtual Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) = 0;
 };
 
 std::unique_ptr<Task> make_task(const Experiment& experiment);

@@ -150,7 +150,7 @@ TaskBatch TranslateTask::train_batch(int64_t index, int64_t batch_size) {
 
 namespace {
 
-torch::Tensor teacher_forced_logits(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch) {
   DecodeState state;
   state.incremental = false;
   model->encode(batch.source, batch.source_keep, &state);
@@ -159,7 +159,7 @@ torch::Tensor teacher_forced_logits(TransformerModel& model, const TaskBatch& ba
 
 }  // namespace
 
-torch::Tensor TranslateTask::loss(TransformerModel& model, const TaskBatch& batch) {
+torch::Tensor TranslateTask::loss(Model& model, const TaskBatch& batch) {
   DecodeState state;
   state.incremental = false;
   model->encode(batch.source, batch.source_keep, &state);
@@ -181,7 +181,7 @@ torch::Tensor TranslateTask::encode_sources(const std::vector<std::string>& sour
   return pad_rows(rows, tokenizer_.special().pad, keep);
 }
 
-std::vector<std::string> TranslateTask::translate(TransformerModel& model, const std::vector<std::string>& sources,
+std::vector<std::string> TranslateTask::translate(Model& model, const std::vector<std::string>& sources,
                                                   int64_t batch_size, const SearchOptions& options) const {
   std::vector<std::string> out;
   const Tokenizer& target = tokenizer_.target();
@@ -203,7 +203,7 @@ std::vector<std::string> TranslateTask::translate(TransformerModel& model, const
   return out;
 }
 
-Metrics TranslateTask::evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) {
+Metrics TranslateTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {
   torch::NoGradGuard no_grad;
   const auto& examples = splits_[int(split)];
   TORCH_CHECK(!examples.empty(), "no ", split_name(split), " split in this experiment");

@@ -23,11 +23,11 @@ class TranslateTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override { return !splits_[int(split)].empty(); }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(TransformerModel& model, const TaskBatch& batch) override;
-  Metrics evaluate(TransformerModel& model, Split split, int64_t batch_size, int64_t max_batches) override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // Translations of source sentences (the model in eval mode), in order.
-  std::vector<std::string> translate(TransformerModel& model, const std::vector<std::string>& sources, int64_t batch_size,
+  std::vector<std::string> translate(Model& model, const std::vector<std::string>& sources, int64_t batch_size,
                                      const SearchOptions& options) const;
   SearchOptions search_options() const { return search_; }
   void attach(const Tokenizer& tokenizer);

@@ -40,7 +40,7 @@ int64_t step_of(const fs::path& dir) {
 }
 
 // The model's tensors (parameters, then buffers) in a fixed order, with their names.
-std::vector<std::pair<std::string, torch::Tensor>> model_tensors(TransformerModel& model) {
+std::vector<std::pair<std::string, torch::Tensor>> model_tensors(Model& model) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value());
   for (const auto& b : model->named_buffers()) out.emplace_back(b.key(), b.value());
@@ -60,7 +60,7 @@ static void fault_point(const char* stage, int64_t step) {
 CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep, std::string subdir, std::string pointer)
     : run_dir_(std::move(run_dir)), dir_((fs::path(run_dir_) / subdir).string()), pointer_(std::move(pointer)), keep_(keep) {}
 
-void CheckpointStore::save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
+void CheckpointStore::save(int64_t step, Model& model, torch::optim::Optimizer* optimizer,
                            const nlohmann::json& trainer_state, const std::string& tokenizer_checksum) {
   const fs::path final_dir = fs::path(dir_) / fmt::format("step-{}", step);
   const fs::path tmp_dir = fs::path(dir_) / fmt::format(".tmp-step-{}", step);
@@ -180,7 +180,7 @@ std::vector<std::string> CheckpointStore::newest_valid(int64_t count) const {
   return out;
 }
 
-nlohmann::json average_checkpoints(const std::vector<std::string>& paths, TransformerModel& model,
+nlohmann::json average_checkpoints(const std::vector<std::string>& paths, Model& model,
                                    const std::string& tokenizer_checksum) {
   TORCH_CHECK(!paths.empty(), "no checkpoints to average");
   auto state = load_checkpoint(paths[0], model, nullptr, tokenizer_checksum);
@@ -205,7 +205,7 @@ nlohmann::json average_checkpoints(const std::vector<std::string>& paths, Transf
   return state;
 }
 
-nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
+nlohmann::json load_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer* optimizer,
                                const std::string& tokenizer_checksum) {
   if (auto problem = verify_checkpoint(path)) throw InputError(fmt::format("{}: invalid checkpoint: {}", path, *problem));
   const auto manifest = nlohmann::json::parse(read_file((fs::path(path) / "MANIFEST.json").string()));
@@ -252,7 +252,7 @@ nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model,
   return nlohmann::json::parse(read_file((fs::path(path) / "trainer.json").string()));
 }
 
-InitReport init_from_checkpoint(const std::string& path, TransformerModel& model, const std::string& tokenizer_checksum,
+InitReport init_from_checkpoint(const std::string& path, Model& model, const std::string& tokenizer_checksum,
                                 bool load_values) {
   if (auto problem = verify_checkpoint(path)) throw InputError(fmt::format("{}: invalid checkpoint: {}", path, *problem));
   const auto manifest = nlohmann::json::parse(read_file((fs::path(path) / "MANIFEST.json").string()));

@@ -23,7 +23,7 @@ class CheckpointStore {
   CheckpointStore(std::string run_dir, int64_t keep, std::string subdir = "checkpoints", std::string pointer = "latest");
 
   // Writes step-N and points `latest` at it; removes the oldest beyond `keep`.
-  void save(int64_t step, TransformerModel& model, torch::optim::Optimizer* optimizer,
+  void save(int64_t step, Model& model, torch::optim::Optimizer* optimizer,
             const nlohmann::json& trainer_state, const std::string& tokenizer_checksum);
 
   // Newest checkpoint whose manifest verifies, newest first by step; invalid ones are skipped and
@@ -45,13 +45,13 @@ std::optional<std::string> verify_checkpoint(const std::string& path);
 // Loads model weights (and the optimizer, when given) from a verified checkpoint, after checking
 // names, shapes and the tokenizer checksum; InputError listing every difference otherwise.
 // Returns the trainer state saved with it.
-nlohmann::json load_checkpoint(const std::string& path, TransformerModel& model, torch::optim::Optimizer* optimizer,
+nlohmann::json load_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer* optimizer,
                                const std::string& tokenizer_checksum);
 
 // Loads the element-wise mean of the weights of several verified checkpoints of one model
 // (Vaswani et al. 2017, 6.1: the last checkpoints averaged); names, shapes and the tokenizer are
 // checked as load_checkpoint does. Returns the trainer state of the first.
-nlohmann::json average_checkpoints(const std::vector<std::string>& paths, TransformerModel& model,
+nlohmann::json average_checkpoints(const std::vector<std::string>& paths, Model& model,
                                    const std::string& tokenizer_checksum);
 
 // What initialising a model from another run's checkpoint did (fine-tuning): tensors taken from
@@ -64,7 +64,7 @@ struct InitReport {
 };
 // Loads every tensor of a verified checkpoint whose name and shape match the model's (only
 // compares when load_values is false). InputError when the tokenizer differs or nothing matches.
-InitReport init_from_checkpoint(const std::string& path, TransformerModel& model, const std::string& tokenizer_checksum,
+InitReport init_from_checkpoint(const std::string& path, Model& model, const std::string& tokenizer_checksum,
                                 bool load_values);
 
 }  // namespace qkv

@@ -12,7 +12,7 @@ bool decays(const std::string& name, const torch::Tensor& parameter) {
          name.find("position.") == std::string::npos;
 }
 
-std::unique_ptr<torch::optim::AdamW> make_optimizer(TransformerModel& model, const TrainConfig& t,
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Model& model, const TrainConfig& t,
                                                     const std::set<std::string>& head, size_t* first_head_group) {
   // [body with decay, body without, head with decay, head without]; empty groups left out.
   std::vector<torch::Tensor> lists[4];

@@ -19,7 +19,7 @@ namespace qkv {
 bool decays(const std::string& name, const torch::Tensor& parameter);
 // head: names of the new parameters (empty: no fine-tuning). *first_head_group receives the index
 // of the first head group (the group count when there is none).
-std::unique_ptr<torch::optim::AdamW> make_optimizer(TransformerModel& model, const TrainConfig& train,
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Model& model, const TrainConfig& train,
                                                     const std::set<std::string>& head = {},
                                                     size_t* first_head_group = nullptr);
 // lr for groups before first_head_group, head_lr for the others.

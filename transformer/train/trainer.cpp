@@ -77,31 +77,7 @@ std::string summarize(const Metrics& metrics) {
   return text;
 }
 
-double gradient_norm(const std::vector<torch::Tensor>& params) {
-  double sum = 0;
-  for (const auto& p : params)
-    if (p.grad().defined()) sum += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
-  return std::sqrt(sum);
-}
-
-std::string first_non_finite_gradient(TransformerModel& model) {
-  for (const auto& p : model->named_parameters())
-    if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) return p.key();
-  return "(a parameter)";
-}
-
-// Drops every gradient instead of zeroing it (LibTorch 1.13's zero_grad fills them with zeros): the
-// backward then hands each parameter its fresh gradient instead of adding it into zeros, which
-// saves writing and rereading a float32 copy of the model each step, and the gradients take no
-// memory during the forward (large bench config: step 0.98x, peak RSS 1118 to 1031 MiB). A
-// parameter the step does not reach keeps no gradient and the optimizer leaves it alone, as
-// PyTorch 2's default zero_grad(set_to_none=True) does.
-void release_gradients(torch::optim::Optimizer& optimizer) {
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
-}
-
-Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const TrainConfig& t) {
+Metrics evaluate_split(Model& model, Task& task, Split split, const TrainConfig& t) {
   model->eval();
   torch::NoGradGuard no_grad;
   AutocastScope autocast(t.precision);
@@ -111,266 +87,261 @@ Metrics evaluate_split(TransformerModel& model, Task& task, Split split, const T
 }
 
 }  // namespace
+namespace {
 
-StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& t,
-                       const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                       int64_t* tokens, const Distributed* dist) {
-  release_gradients(optimizer);
-  StepOutcome outcome;
-  const int64_t step = first_batch / t.accumulate;
-  int64_t step_tokens = 0;
-  for (int64_t a = 0; a < t.accumulate; ++a) {
-    TaskBatch batch = task.train_batch(first_batch + a, micro_batch_size);
-    if (dist) batch = shard_batch(batch, dist->rank(), dist->world());
-    torch::Tensor loss;
-    {
-      AutocastScope autocast(t.precision);
-      loss = task.loss(model, batch) / double(t.accumulate);
-    }
-    loss = inject_fault("loss", step, loss);
-    loss.backward();  // outside autocast, as the autocast documentation recommends
-    outcome.loss += loss.item<double>();
-    step_tokens += batch.tokens_count;
-  }
-  inject_gradient_fault(params, step);
-  if (dist && dist->active()) {
-    dist->average_gradients(params);
-    outcome.loss = dist->sum(outcome.loss) / double(dist->world());  // NaN on any rank is NaN on all
-    step_tokens = int64_t(dist->sum(double(step_tokens)));
-  }
-  if (tokens) *tokens += step_tokens;
-  if (!std::isfinite(outcome.loss)) {
-    outcome.problem = fmt::format("loss is {}", outcome.loss);
-  } else {
-    // The gradient norm, clipped when train.clip is set; a NaN or Inf anywhere makes it non-finite.
-    const double norm = t.clip > 0 ? torch::nn::utils::clip_grad_norm_(params, t.clip) : gradient_norm(params);
-    if (!std::isfinite(norm)) outcome.problem = fmt::format("gradient of {} is not finite", first_non_finite_gradient(model));
-  }
-  if (!outcome.problem.empty()) {
-    release_gradients(optimizer);
-    outcome.applied = false;
-    return outcome;
-  }
-  optimizer.step();
-  return outcome;
-}
-
-void check_run_directory(const Experiment& e, bool resume) {
-  const fs::path checkpoints = fs::path(e.output) / "checkpoints";
-  if (!resume && fs::exists(checkpoints) && !fs::is_empty(checkpoints)) {
-    throw InputError(fmt::format("{}: {}: already holds checkpoints of an earlier run; pass --resume to continue it, "
-                                 "or choose another output directory",
-                                 e.source_file, e.output));
-  }
-}
-
-void prepare_run_directory(const Experiment& e, const std::string& config_yaml, const Tokenizer& tokenizer, bool resume) {
-  check_run_directory(e, resume);
-  const fs::path run(e.output);
-  std::error_code ec;
-  fs::create_directories(run, ec);
-  if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", e.output, ec.message()));
-  write_file_atomic((run / "config.yaml").string(), config_yaml);
-  auto keep_copy = [&](const Tokenizer& t, const char* name) {  // the run keeps the tokenizers it was trained with
-    const fs::path copy = run / name;
-    if (t.path().empty() || fs::weakly_canonical(t.path()) == fs::weakly_canonical(copy)) return;
-    std::ifstream in(t.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    write_file_atomic(copy.string(), bytes.str());
-  };
-  keep_copy(tokenizer, "tokenizer.model");
-  if (tokenizer.has_separate_target()) keep_copy(tokenizer.target(), "target_tokenizer.model");
-}
-
-TrainResult train(const Experiment& e, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
-                  const TrainOptions& options) {
-  const TrainConfig& t = e.train;
-  const auto wall_start = Clock::now();
-  const Distributed* dist = options.distributed;
-  const bool leader = !dist || dist->leader();  // rank 0 logs, evaluates and writes checkpoints
-  const int64_t rank = dist ? dist->rank() : 0, world = dist ? dist->world() : 1;
-  CheckpointStore store(e.output, t.keep_checkpoints);
-  size_t first_head_group = 0;
-  auto optimizer = make_optimizer(model, t, options.head, &first_head_group);
-  const std::string metrics_path = (fs::path(e.output) / "metrics.jsonl").string();
-  Progress progress(t.steps, options.quiet || !leader);
-
-  // The best checkpoint by train.select_metric, kept for the labelled tasks or when asked for;
-  // train.patience evaluations without improvement stop the run.
-  const bool track_best = is_labelled(e.task.kind) || !t.select_metric.empty() || t.patience > 0;
-  const std::string select = t.select_metric.empty() ? default_select_metric(e.task) : t.select_metric;
-  CheckpointStore best_store(e.output, 1, "best", "");
-
+// What a checkpoint carries besides the weights and the optimizer, read and written in one place:
+// with it a resumed run continues bit for bit and logs what an uninterrupted one would.
+struct TrainerState {
   int64_t step = 0, data_position = 0;
   // The loss logged every log_every steps averages over the interval; a checkpoint carries the
-  // part of the interval already run, so a resumed run logs what an uninterrupted one would.
+  // part of the interval already run.
   double interval_loss = 0;
   int64_t interval_steps = 0;
-  double best_value = std::nan("");
+  double best_value = std::nan("");  // train.select_metric's best so far
   int64_t best_step = -1, stale_evals = 0, nan_in_row = 0, nan_skipped = 0;
   bool stopped_early = false;
-  if (options.resume) {
+
+  nlohmann::json to_json(int64_t seed, int64_t world) const {
+    nlohmann::json j{{"step", step},           {"data_position", data_position}, {"seed", seed},
+                     {"world_size", world},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
+                     {"best_step", best_step}, {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
+                     {"nan_skipped", nan_skipped}, {"stopped_early", stopped_early}};
+    if (std::isfinite(best_value)) j["best_value"] = best_value;
+    return j;
+  }
+  static TrainerState from_json(const nlohmann::json& j) {
+    TrainerState s;
+    s.step = j.at("step").get<int64_t>();
+    s.data_position = j.at("data_position").get<int64_t>();
+    s.interval_loss = j.value("interval_loss", 0.0);
+    s.interval_steps = j.value("interval_steps", int64_t(0));
+    if (j.contains("best_value") && j["best_value"].is_number()) s.best_value = j["best_value"].get<double>();
+    s.best_step = j.value("best_step", int64_t(-1));
+    s.stale_evals = j.value("stale_evals", int64_t(0));
+    s.nan_in_row = j.value("nan_in_row", int64_t(0));
+    s.nan_skipped = j.value("nan_skipped", int64_t(0));
+    s.stopped_early = j.value("stopped_early", false);
+    return s;
+  }
+};
+
+// One training run: the loop's phases (resume, step, log, evaluate, save) over the state above.
+class Trainer {
+ public:
+  Trainer(const Experiment& e, Model& model, Task& task, const Tokenizer& tokenizer, const TrainOptions& options)
+      : e_(e), t_(e.train), model_(model), task_(task), tokenizer_(tokenizer), options_(options), dist_(options.distributed),
+        leader_(!dist_ || dist_->leader()), rank_(dist_ ? dist_->rank() : 0), world_(dist_ ? dist_->world() : 1),
+        store_(e.output, t_.keep_checkpoints), best_store_(e.output, 1, "best", ""),
+        optimizer_(make_optimizer(model, t_, options.head, &first_head_group_)), progress_(t_.steps, options.quiet || !leader_),
+        track_best_(is_labelled(e.task.kind) || !t_.select_metric.empty() || t_.patience > 0),
+        select_(t_.select_metric.empty() ? default_select_metric(e.task) : t_.select_metric) {
+    for (const auto& p : model->parameters())
+      if (p.requires_grad()) params_.push_back(p);  // the trained ones: a frozen body is left out
+  }
+
+  TrainResult run() {
+    const auto wall_start = Clock::now();
+    if (options_.resume) resume();
+    open_log();
+    const int64_t micro = t_.batch_size / t_.accumulate;
+    if (micro < world_) {
+      throw InputError(fmt::format("{}: train.batch_size: {} examples per micro-batch cannot be shared by {} ranks",
+                                   e_.source_file, micro, world_));
+    }
+    const int64_t last = options_.stop_at >= 0 ? std::min(options_.stop_at, t_.steps) : t_.steps;
+    model_->train();
+    StopSignals signals;
+    int64_t saved_step = state_.step;  // the step of the checkpoint on disk, if any
+    while (state_.step < last && !state_.stopped_early) {
+      // Every rank stops at the same step boundary, whichever received the signal.
+      const int stop = dist_ ? int(dist_->max(double(signals.received()))) : signals.received();
+      if (stop) {
+        stop_on_signal(stop, saved_step);
+        break;
+      }
+      step(micro, last);
+      if (state_.step % t_.log_every == 0 || state_.step == t_.steps) log_interval(last);
+      const bool improved = evaluate();
+      if (improved) save_best();
+      if ((t_.save_every > 0 && state_.step % t_.save_every == 0) || state_.step == last || state_.stopped_early) {
+        save(state_.step);
+        saved_step = state_.step;
+      }
+    }
+    progress_.finish();
+    if (dist_) dist_->barrier();  // rank 0's last checkpoint is written before any rank returns
+    result_.step = state_.step;
+    result_.early_stopped = state_.stopped_early;
+    if (state_.best_step >= 0) result_.best = fmt::format("{} {:.4f} at step {}", select_, state_.best_value, state_.best_step);
+    result_.train_seconds = train_seconds_;
+    result_.tokens_per_s = double(trained_tokens_) / std::max(train_seconds_, 1e-9);
+    result_.wall_seconds = seconds_since(wall_start);
+    return result_;
+  }
+
+ private:
+  void resume() {
     std::vector<std::string> skipped;
-    auto newest = store.newest_valid(&skipped);
-    for (const auto& s : skipped) progress.message(fmt::format("skipping checkpoint {}", s));
-    if (newest) {
-      auto state = load_checkpoint(*newest, model, optimizer.get(), tokenizer.checksum());
-      step = state.at("step").get<int64_t>();
-      data_position = state.at("data_position").get<int64_t>();
-      interval_loss = state.value("interval_loss", 0.0);
-      interval_steps = state.value("interval_steps", int64_t(0));
-      if (state.contains("best_value") && state["best_value"].is_number()) best_value = state["best_value"].get<double>();
-      best_step = state.value("best_step", int64_t(-1));
-      stale_evals = state.value("stale_evals", int64_t(0));
-      nan_in_row = state.value("nan_in_row", int64_t(0));
-      nan_skipped = state.value("nan_skipped", int64_t(0));
-      stopped_early = state.value("stopped_early", false);
-      progress.message(fmt::format("resuming from {} (step {})", *newest, step));
-      const int64_t saved_world = state.value("world_size", int64_t(1));
-      if (saved_world != world) {
-        // The data order and the global batch do not depend on the number of ranks.
-        progress.message(fmt::format("resuming with {} rank{} (the run had {}): same global batch and data order", world,
-                                     world == 1 ? "" : "s", saved_world));
-      }
+    auto newest = store_.newest_valid(&skipped);
+    for (const auto& s : skipped) progress_.message(fmt::format("skipping checkpoint {}", s));
+    if (!newest) return;
+    const auto saved = load_checkpoint(*newest, model_, optimizer_.get(), tokenizer_.checksum());
+    state_ = TrainerState::from_json(saved);
+    progress_.message(fmt::format("resuming from {} (step {})", *newest, state_.step));
+    const int64_t saved_world = saved.value("world_size", int64_t(1));
+    if (saved_world != world_) {
+      // The data order and the global batch do not depend on the number of ranks.
+      progress_.message(fmt::format("resuming with {} rank{} (the run had {}): same global batch and data order", world_,
+                                    world_ == 1 ? "" : "s", saved_world));
     }
   }
-  MetricsLog log;
-  if (leader) {
-    MetricsLog::truncate_after(metrics_path, step);
-    log = MetricsLog(metrics_path);
+
+  void open_log() {
+    if (!leader_) return;
+    const std::string path = (fs::path(e_.output) / "metrics.jsonl").string();
+    MetricsLog::truncate_after(path, state_.step);
+    log_ = MetricsLog(path);
   }
 
-  auto save = [&](int64_t at_step) {
-    if (!leader) return;
-    nlohmann::json state{{"step", at_step},         {"data_position", data_position}, {"seed", e.seed},
-                         {"world_size", world},     {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
-                         {"best_step", best_step},  {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
-                         {"nan_skipped", nan_skipped}, {"stopped_early", stopped_early}};
-    if (std::isfinite(best_value)) state["best_value"] = best_value;
-    store.save(at_step, model, optimizer.get(), state, tokenizer.checksum());
-  };
-
-  const int64_t micro = t.batch_size / t.accumulate;
-  if (micro < world) {
-    throw InputError(fmt::format("{}: train.batch_size: {} examples per micro-batch cannot be shared by {} ranks", e.source_file,
-                                 micro, world));
+  void save(int64_t at_step) {
+    if (leader_) store_.save(at_step, model_, optimizer_.get(), state_.to_json(e_.seed, world_), tokenizer_.checksum());
   }
-  const int64_t last = options.stop_at >= 0 ? std::min(options.stop_at, t.steps) : t.steps;
-  TrainResult result;
-  double train_seconds = 0, interval_seconds = 0;
-  int64_t interval_tokens = 0, trained_tokens = 0, timed_steps = 0;  // timed: run by this process
-  std::vector<torch::Tensor> params;  // the trained ones: a frozen body is left out
-  for (const auto& p : model->parameters())
-    if (p.requires_grad()) params.push_back(p);
-  model->train();
-  StopSignals signals;
-  int64_t saved_step = step;  // the step of the checkpoint on disk, if any
 
-  while (step < last && !stopped_early) {
-    // Every rank stops at the same step boundary, whichever received the signal.
-    const int stop = dist ? int(dist->max(double(signals.received()))) : signals.received();
-    if (stop) {
-      // Stopped between steps: save where we are, unless that step is saved already.
-      if (saved_step != step) save(step);
-      progress.finish();
-      if (leader) {
-        fmt::print(stderr, "{} received: saved step {}; continue with qkv train --resume\n", stop == SIGINT ? "SIGINT" : "SIGTERM", step);
-      }
-      result.signal = stop;
-      break;
+  void save_best() {
+    nlohmann::json best{{"step", state_.step}, {"metric", select_}, {"value", state_.best_value}};
+    best_store_.save(state_.step, model_, nullptr, best, tokenizer_.checksum());
+  }
+
+  // Stopped between steps: saves where it is, unless that step is saved already.
+  void stop_on_signal(int stop, int64_t saved_step) {
+    if (saved_step != state_.step) save(state_.step);
+    progress_.finish();
+    if (leader_) {
+      fmt::print(stderr, "{} received: saved step {}; continue with qkv train --resume\n", stop == SIGINT ? "SIGINT" : "SIGTERM",
+                 state_.step);
     }
+    result_.signal = stop;
+  }
+
+  void step(int64_t micro, int64_t last) {
     const auto step_start = Clock::now();
-    const double lr = learning_rate(t, step);
-    const double head_lr = t.head_lr > 0 ? t.head_lr * (t.lr > 0 ? lr / t.lr : 0.0) : lr;
-    set_learning_rate(*optimizer, lr, head_lr, first_head_group);
-    seed_step(e.seed, step, rank);
+    lr_ = learning_rate(t_, state_.step);
+    const double head_lr = t_.head_lr > 0 ? t_.head_lr * (t_.lr > 0 ? lr_ / t_.lr : 0.0) : lr_;
+    set_learning_rate(*optimizer_, lr_, head_lr, first_head_group_);
+    seed_step(e_.seed, state_.step, rank_);
     int64_t step_tokens = 0;
-    const StepOutcome outcome = train_step(model, task, *optimizer, t, params, data_position, micro, &step_tokens, dist);
-    data_position += t.accumulate;
-    interval_tokens += step_tokens;
-    trained_tokens += step_tokens;
-    ++step;
+    const StepOutcome outcome =
+        train_step(model_, task_, *optimizer_, t_, params_, state_.data_position, micro, &step_tokens, dist_);
+    state_.data_position += t_.accumulate;
+    interval_tokens_ += step_tokens;
+    trained_tokens_ += step_tokens;
+    ++state_.step;
     const double took = seconds_since(step_start);
-    train_seconds += took;
-    interval_seconds += took;
-    ++timed_steps;
+    train_seconds_ += took;
+    interval_seconds_ += took;
+    ++timed_steps_;
     if (outcome.applied) {
-      interval_loss += outcome.loss;
-      ++interval_steps;
-      nan_in_row = 0;
+      state_.interval_loss += outcome.loss;
+      ++state_.interval_steps;
+      state_.nan_in_row = 0;
     } else {
-      ++nan_in_row;
-      ++nan_skipped;
-      if (leader) log.write(step, "train", {}, {{"skipped", outcome.problem}});
-      const bool halt = t.nan_policy == NanPolicy::kHalt || nan_in_row >= t.max_nan_skips;
-      if (halt) {
-        progress.finish();
-        throw std::runtime_error(
-            t.nan_policy == NanPolicy::kHalt
-                ? fmt::format("step {}: {}; stopped (train.nan_policy: halt), the weights of step {} are untouched", step, outcome.problem, step - 1)
-                : fmt::format("step {}: {}; {} steps in a row were not finite (train.max_nan_skips), stopped", step, outcome.problem, nan_in_row));
-      }
-      progress.message(fmt::format("step {}: {}; update skipped ({} in a row)", step, outcome.problem, nan_in_row));
-    }
-
-    if (step % t.log_every == 0 || step == t.steps) {
-      const double rate = double(interval_tokens) / std::max(interval_seconds, 1e-9);
-      const double eta = interval_seconds / double(timed_steps) * double(last - step);
-      const double mean_loss = interval_steps > 0 ? interval_loss / double(interval_steps) : std::nan("");
-      progress.update(step, mean_loss, lr, rate, eta);
-      // An interval whose every step was skipped (non-finite) has no loss to log.
-      if (leader && interval_steps > 0) log.write(step, "train", {{"loss", mean_loss}}, {{"lr", lr}, {"tokens_per_s", rate}});
-      interval_seconds = interval_loss = 0;
-      interval_tokens = interval_steps = timed_steps = 0;
-    }
-    const bool final_step = step == t.steps;
-    bool improved = false;
-    if (task.has_split(Split::kValid) && ((t.eval_every > 0 && step % t.eval_every == 0) || final_step)) {
-      if (leader) {
-        auto metrics = evaluate_split(model, task, Split::kValid, t);
-        log.write(step, "valid", metrics);
-        std::string note;
-        if (track_best) {
-          const double value = metric(metrics, select);
-          improved = std::isfinite(value) &&
-                     (!std::isfinite(best_value) || (higher_is_better(select) ? value > best_value : value < best_value));
-          if (improved) {
-            best_value = value, best_step = step, stale_evals = 0;
-            note = fmt::format(" (best {})", select);
-          } else {
-            ++stale_evals;
-            if (t.patience > 0 && stale_evals >= t.patience && !final_step) stopped_early = true;
-          }
-        }
-        progress.message(fmt::format("step {}: valid {}{}", step, summarize(metrics), note));
-        if (final_step || stopped_early) result.valid = metrics;
-      }
-      if (dist) stopped_early = dist->broadcast({stopped_early ? 1.0 : 0.0})[0] > 0;  // rank 0 decides
-    }
-    if (improved) {
-      nlohmann::json state{{"step", step}, {"metric", select}, {"value", best_value}};
-      best_store.save(step, model, nullptr, state, tokenizer.checksum());
-    }
-    if (stopped_early) {
-      progress.message(fmt::format("step {}: no better {} in {} evaluations (train.patience): stopping; best {:.4f} at step {}",
-                                   step, select, stale_evals, best_value, best_step));
-      if (leader) log.write(step, "train", {}, {{"early_stop", true}, {"best_step", best_step}});
-    }
-    if ((t.save_every > 0 && step % t.save_every == 0) || step == last || stopped_early) {
-      save(step);
-      saved_step = step;
+      skipped(outcome);
     }
   }
-  progress.finish();
-  if (dist) dist->barrier();  // rank 0's last checkpoint is written before any rank returns
-  result.step = step;
-  result.early_stopped = stopped_early;
-  if (best_step >= 0) result.best = fmt::format("{} {:.4f} at step {}", select, best_value, best_step);
-  result.train_seconds = train_seconds;
-  result.tokens_per_s = double(trained_tokens) / std::max(train_seconds, 1e-9);
-  result.wall_seconds = seconds_since(wall_start);
-  return result;
+
+  // A step whose loss or gradient was not finite: logged, and halting by train.nan_policy.
+  void skipped(const StepOutcome& outcome) {
+    ++state_.nan_in_row;
+    ++state_.nan_skipped;
+    const int64_t step = state_.step;
+    if (leader_) log_.write(step, "train", {}, {{"skipped", outcome.problem}});
+    if (t_.nan_policy == NanPolicy::kHalt || state_.nan_in_row >= t_.max_nan_skips) {
+      progress_.finish();
+      throw std::runtime_error(
+          t_.nan_policy == NanPolicy::kHalt
+              ? fmt::format("step {}: {}; stopped (train.nan_policy: halt), the weights of step {} are untouched", step,
+                            outcome.problem, step - 1)
+              : fmt::format("step {}: {}; {} steps in a row were not finite (train.max_nan_skips), stopped", step,
+                            outcome.problem, state_.nan_in_row));
+    }
+    progress_.message(fmt::format("step {}: {}; update skipped ({} in a row)", step, outcome.problem, state_.nan_in_row));
+  }
+
+  void log_interval(int64_t last) {
+    const double rate = double(interval_tokens_) / std::max(interval_seconds_, 1e-9);
+    const double eta = interval_seconds_ / double(timed_steps_) * double(last - state_.step);
+    const double mean_loss = state_.interval_steps > 0 ? state_.interval_loss / double(state_.interval_steps) : std::nan("");
+    progress_.update(state_.step, mean_loss, lr_, rate, eta);
+    // An interval whose every step was skipped (non-finite) has no loss to log.
+    if (leader_ && state_.interval_steps > 0) {
+      log_.write(state_.step, "train", {{"loss", mean_loss}}, {{"lr", lr_}, {"tokens_per_s", rate}});
+    }
+    interval_seconds_ = state_.interval_loss = 0;
+    interval_tokens_ = state_.interval_steps = timed_steps_ = 0;
+  }
+
+  // Evaluates on the validation split when due; returns whether train.select_metric improved.
+  bool evaluate() {
+    const bool final_step = state_.step == t_.steps;
+    if (!task_.has_split(Split::kValid) || !((t_.eval_every > 0 && state_.step % t_.eval_every == 0) || final_step)) return false;
+    bool improved = false;
+    if (leader_) {
+      auto metrics = evaluate_split(model_, task_, Split::kValid, t_);
+      log_.write(state_.step, "valid", metrics);
+      std::string note;
+      if (track_best_) {
+        const double value = metric(metrics, select_);
+        improved = std::isfinite(value) && (!std::isfinite(state_.best_value) ||
+                                            (higher_is_better(select_) ? value > state_.best_value : value < state_.best_value));
+        if (improved) {
+          state_.best_value = value, state_.best_step = state_.step, state_.stale_evals = 0;
+          note = fmt::format(" (best {})", select_);
+        } else {
+          ++state_.stale_evals;
+          if (t_.patience > 0 && state_.stale_evals >= t_.patience && !final_step) state_.stopped_early = true;
+        }
+      }
+      progress_.message(fmt::format("step {}: valid {}{}", state_.step, summarize(metrics), note));
+      if (final_step || state_.stopped_early) result_.valid = metrics;
+    }
+    if (dist_) state_.stopped_early = dist_->broadcast({state_.stopped_early ? 1.0 : 0.0})[0] > 0;  // rank 0 decides
+    if (state_.stopped_early) {
+      progress_.message(fmt::format("step {}: no better {} in {} evaluations (train.patience): stopping; best {:.4f} at step {}",
+                                    state_.step, select_, state_.stale_evals, state_.best_value, state_.best_step));
+      if (leader_) log_.write(state_.step, "train", {}, {{"early_stop", true}, {"best_step", state_.best_step}});
+    }
+    return improved;
+  }
+
+  const Experiment& e_;
+  const TrainConfig& t_;
+  Model& model_;
+  Task& task_;
+  const Tokenizer& tokenizer_;
+  const TrainOptions& options_;
+  const Distributed* dist_;
+  const bool leader_;  // rank 0 logs, evaluates and writes checkpoints
+  const int64_t rank_, world_;
+  CheckpointStore store_, best_store_;  // the best checkpoint by train.select_metric lives in its own store
+  size_t first_head_group_ = 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  Progress progress_;
+  // The best checkpoint is kept for the labelled tasks or when asked for; train.patience
+  // evaluations without improvement stop the run.
+  const bool track_best_;
+  const std::string select_;
+  std::vector<torch::Tensor> params_;
+  MetricsLog log_;
+  TrainerState state_;
+  TrainResult result_;
+  double lr_ = 0, train_seconds_ = 0, interval_seconds_ = 0;
+  int64_t interval_tokens_ = 0, trained_tokens_ = 0, timed_steps_ = 0;  // timed: run by this process
+};
+
+}  // namespace
+
+TrainResult train(const Experiment& e, Model& model, Task& task, const Tokenizer& tokenizer, const TrainOptions& options) {
+  return Trainer(e, model, task, tokenizer, options).run();
 }
 
 }  // namespace qkv

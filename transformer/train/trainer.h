@@ -12,6 +12,8 @@
 #include "transformer/tasks/task.h"
 #include "transformer/text/tokenizer.h"
 #include "transformer/train/distributed.h"
+#include "transformer/train/run_directory.h"
+#include "transformer/train/step.h"
 
 namespace qkv {
 
@@ -34,31 +36,10 @@ struct TrainResult {
   std::string best;            // "accuracy 0.91 at step 400" when a best checkpoint was kept
 };
 
-struct StepOutcome {
-  double loss = 0;       // mean over the micro-batches
-  bool applied = true;   // false: a non-finite loss or gradient, the update was not made
-  std::string problem;   // what was not finite ("loss is nan", "gradient of decoder.block_0.ff.w1.weight")
-};
-
-// One optimizer step over train.accumulate micro-batches, numbers first_batch.. of the task's
-// training order; adds the tokens seen to *tokens. A non-finite loss or gradient norm leaves the
-// weights as they were and says which tensor it was.
-// With a distributed group each rank trains on its share of every micro-batch, the gradients are
-// averaged over the ranks and the loss and token counts summed, so every rank decides alike.
-StepOutcome train_step(TransformerModel& model, Task& task, torch::optim::Optimizer& optimizer, const TrainConfig& train,
-                       const std::vector<torch::Tensor>& params, int64_t first_batch, int64_t micro_batch_size,
-                       int64_t* tokens = nullptr, const Distributed* distributed = nullptr);
-
-// Refuses to start a fresh run over a run directory that holds checkpoints (unless resuming).
-void check_run_directory(const Experiment& experiment, bool resume);
-// Creates the run directory (config.yaml, tokenizer.model) once the inputs have been checked.
-void prepare_run_directory(const Experiment& experiment, const std::string& config_yaml, const Tokenizer& tokenizer,
-                           bool resume);
-
 // SIGINT and SIGTERM during train() finish the current step, save a checkpoint and return with
 // TrainResult::signal set (every rank at the same step); a second signal ends the process at once.
 // The random state of step s is a function of (seed, s, rank), so resuming needs no saved state.
-TrainResult train(const Experiment& experiment, TransformerModel& model, Task& task, const Tokenizer& tokenizer,
+TrainResult train(const Experiment& experiment, Model& model, Task& task, const Tokenizer& tokenizer,
                   const TrainOptions& options);
 
 }  // namespace qkv
