@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 experiment=${1:-experiments/quickstart.yaml}
 scripts/setup.sh
-scripts/build.sh
+QKV_TARGET=qkv scripts/build.sh   # the command alone: the main job needs no test binary
 scripts/prepare_data.sh
 build/qkv train "$experiment" --resume
 build/qkv eval "$experiment" --split valid

@@ -10,6 +10,7 @@ packages=(
   libsentencepiece-dev               # tokenizers
   libyaml-cpp-dev                    # experiment files
   libfmt-dev libcli11-dev nlohmann-json3-dev
+  libicu-dev                         # Unicode classes and case mapping
   catch2                             # tests (Catch2 v2)
   diatheke sword-text-web sword-text-kjv sword-text-sparv  # Bible texts: English corpus, paraphrases, Spanish-English
   python3-matplotlib                 # sweep plots (scripts/plot_sweep.py)

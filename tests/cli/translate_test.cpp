@@ -11,7 +11,7 @@
 
 using namespace qkv;
 
-TEST_CASE("translate-es-en-tiny and its LSTM twin: train, eval, translate", "[cli]") {
+TEST_CASE("translate-es-en-tiny, its LSTM twin and transformer-base-tiny: train, eval, translate", "[cli]") {
   test::ScratchDir dir("translate");
   // Evaluation decodes every sentence: a 24-pair split keeps the test quick.
   for (const char* lang : {"es", "en"}) {
@@ -20,9 +20,11 @@ TEST_CASE("translate-es-en-tiny and its LSTM twin: train, eval, translate", "[cl
     std::string line;
     for (int i = 0; i < 24 && std::getline(in, line); ++i) out << line << "\n";
   }
-  for (const char* experiment : {"experiments/translate-es-en-tiny.yaml", "experiments/translate-es-en-rnn-tiny.yaml"}) {
+  for (const char* experiment : {"experiments/translate-es-en-tiny.yaml", "experiments/translate-es-en-rnn-tiny.yaml",
+                                 "experiments/transformer-base-tiny.yaml"}) {
     CAPTURE(experiment);
-    const std::string out = dir / (std::string(experiment).find("rnn") != std::string::npos ? "rnn" : "transformer");
+    const std::string name = std::string(experiment);
+    const std::string out = dir / (name.find("rnn") != std::string::npos ? "rnn" : name.find("base") != std::string::npos ? "base" : "transformer");
     const std::string sets =
         fmt::format("--set tokenizer.model='{}' --set output='{}' --set data.valid='{}'", dir / "spm.model", out, dir / "small");
     auto train = test::run_qkv(fmt::format("train {} -q {}", experiment, sets));
@@ -66,6 +68,17 @@ TEST_CASE("qkv score: BLEU and chrF of two files, as sacreBLEU prints them", "[c
   CHECK(bleu["score"].get<double>() == Approx(std::round(100 * 100 * std::exp(1.0 - 8.0 / 6.0)) / 100));
   CHECK_THAT(bleu["verbose_score"].get<std::string>(), Catch::Contains("hyp_len = 6 ref_len = 8"));
   CHECK(nlohmann::json::parse(second)["name"] == "chrF2");
+  // Two references, sacreBLEU's zh tokenizer, its signature; an unknown tokenizer is bad input.
+  std::ofstream(dir / "ref2.txt") << "the cat sat on the mat\nhello there world\n";
+  auto zh = test::run_qkv(fmt::format("score --hyp '{}' --ref '{}' --ref '{}' --tokenize zh --lowercase", dir / "hyp.txt",
+                                      dir / "ref.txt", dir / "ref2.txt"));
+  REQUIRE(zh.exit_code == 0);
+  CHECK(nlohmann::json::parse(zh.output.substr(0, zh.output.find('\n')))["signature"] ==
+        "nrefs:2|case:lc|eff:no|tok:zh|smooth:exp|version:qkv(sacrebleu-2.x)");
+  CHECK_THAT(zh.output, Catch::Contains("\"chrF2++\""));
+  auto unknown = test::run_qkv(fmt::format("score --hyp '{}' --ref '{}' --tokenize moses", dir / "hyp.txt", dir / "ref.txt"));
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("--tokenize: expected one of 13a, intl, zh, char, none, found 'moses'"));
   std::ofstream(dir / "short.txt") << "one line\n";
   auto mismatch = test::run_qkv(fmt::format("score --hyp '{}' --ref '{}'", dir / "short.txt", dir / "ref.txt"));
   CHECK(mismatch.exit_code == 2);

@@ -55,6 +55,36 @@ TEST_CASE("top-k and top-p filtering", "[infer]") {
   for (int i = 0; i < 200; ++i) CHECK(choose_next(logits, options, generator).item<int64_t>() < 2);
 }
 
+TEST_CASE("temperature comes before top-p, as in Hugging Face's processors", "[infer]") {
+  // Logits 2, 1, 0 and top_p 0.7: at temperature 1 the probabilities are 0.665, 0.245, 0.090, so
+  // the nucleus holds tokens 0 and 1; at temperature 0.5 (logits 4, 2, 0) they are 0.867, 0.117,
+  // 0.016 and token 0 alone holds 0.7. Filtering before the temperature would keep token 1.
+  auto logits = torch::tensor({2.0, 1.0, 0.0}).unsqueeze(0);
+  auto generator = at::detail::createCPUGenerator(5);
+  SamplingOptions options;
+  options.top_p = 0.7;
+  options.temperature = 0.5;
+  for (int i = 0; i < 300; ++i) CHECK(choose_next(logits, options, generator).item<int64_t>() == 0);
+  options.temperature = 1.0;
+  int ones = 0;
+  for (int i = 0; i < 300; ++i) ones += choose_next(logits, options, generator).item<int64_t>() == 1;
+  CHECK(ones > 50);  // 0.245 / 0.910 of the draws, about 81 of 300
+}
+
+TEST_CASE("the repetition penalty divides positive and multiplies negative logits of seen tokens", "[infer]") {
+  auto logits = torch::tensor({2.0, -1.0, 1.0, 0.5}).unsqueeze(0);
+  const auto out = penalize_repetition(logits, {0, 1, 0}, 2.0);
+  CHECK(torch::allclose(out, torch::tensor({1.0, -2.0, 1.0, 0.5}).unsqueeze(0)));
+  // Greedy picks token 2 once token 0 is penalised: (2 / 2 = 1) ties 1 and loses to 1.5 below.
+  auto generator = at::detail::createCPUGenerator(1);
+  SamplingOptions greedy;
+  greedy.temperature = 0;
+  greedy.repetition_penalty = 2.5;
+  auto tied = torch::tensor({2.0, -1.0, 1.5, 0.5}).unsqueeze(0);
+  CHECK(choose_next(tied, greedy, generator).item<int64_t>() == 0);
+  CHECK(choose_next(tied, greedy, generator, {0}).item<int64_t>() == 2);  // 2 / 2.5 = 0.8 < 1.5
+}
+
 TEST_CASE("decoding under autocast casts each weight to bf16 once, not once per token", "[infer]") {
   namespace profiler = torch::autograd::profiler;
   auto model = test::small_model(Family::kGpt, "rope");

@@ -73,6 +73,40 @@ TEST_CASE("gpt similarity reads both orders: the score of (a, b) equals that of 
   CHECK(std::isfinite(metric(task.evaluate(model, Split::kValid, 4, 0), "pearson")));
 }
 
+TEST_CASE("gpt paraphrase classification reads both orders too (GPT-1 3.3); entailment keeps its order", "[tasks]") {
+  test::ScratchDir dir("classify-paraphrase");
+  const std::string path = dir / "pairs.jsonl";
+  std::ofstream(path) << R"({"a": "abcde", "b": "xyz", "y": "yes"})" "\n" R"({"a": "xyz", "b": "abcde", "y": "yes"})" "\n";
+  for (const PairOrder order : {PairOrder::kBoth, PairOrder::kGiven}) {
+    auto e = experiment(Family::kGpt, TaskKind::kPair, false, path);
+    e.task.pair_order = order;
+    ClassifyTask task(e);
+    task.prepare(e, letters(), false);
+    auto model = make_model(e.model, letters().vocab_size(), 3);
+    model->eval();
+    const auto p = task.predict(model, read_examples(path, e.data, e.task, true).examples, 4);
+    REQUIRE(p.size() == 2);
+    CAPTURE(order == PairOrder::kBoth);
+    for (size_t c = 0; c < 3; ++c) {
+      if (order == PairOrder::kBoth) CHECK(p[0].probabilities[c] == Approx(p[1].probabilities[c]).epsilon(1e-5));
+    }
+    if (order == PairOrder::kGiven) CHECK(std::abs(p[0].probabilities[0] - p[1].probabilities[0]) > 1e-6);
+  }
+  // auto: both for the paraphrase and similarity formats, the given order for entailment.
+  auto mrpc = experiment(Family::kGpt, TaskKind::kPair, false, path);
+  mrpc.data.format = DataFormat::kGlueMrpc;
+  auto rte = mrpc;
+  rte.data.format = DataFormat::kGlueRte;
+  Example ex;
+  ex.text = "abc";
+  ex.text_b = "de";
+  ClassifyTask mrpc_task(mrpc), rte_task(rte);
+  mrpc_task.attach(letters());
+  rte_task.attach(letters());
+  CHECK(mrpc_task.encode(ex).rows.size() == 2);
+  CHECK(rte_task.encode(ex).rows.size() == 1);
+}
+
 TEST_CASE("choice: reordering the candidates reorders their probabilities", "[tasks]") {
   test::ScratchDir dir("classify-choice");
   const std::string path = dir / "choice.jsonl";

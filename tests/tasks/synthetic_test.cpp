@@ -156,7 +156,7 @@ TEST_CASE("evaluation reports exact match per length and leaves out lengths past
     CHECK(metric(m, "exact") >= 0.0);
     CHECK(!std::isnan(metric(m, "exact@4")));
     CHECK(std::isnan(metric(m, "exact@12")));  // not applicable: left out
-    const auto loss = task.loss(model, task.train_batch(0, 4));
+    const auto loss = task.mean_loss(model, task.train_batch(0, 4));
     CHECK(loss.requires_grad());
   }
 }

@@ -61,11 +61,12 @@ TEST_CASE("a training step's gradients are its own, not added to the previous st
   t.lr = 0;  // the weights stay put, so the second step sees the same model
   t.clip = 0;
   t.precision = Precision::kFp32;
+  t.batch_size = 4;
   SyntheticLmTask task(50, 16, 3);
   auto optimizer = make_optimizer(model, t);
   const auto params = model->parameters();
   auto gradients = [&] {
-    train_step(model, task, *optimizer, t, params, /*first_batch=*/0, /*micro_batch_size=*/4, nullptr);
+    train_step(model, task, *optimizer, t, params, /*batch_index=*/0, /*dropout_seed=*/1, nullptr);
     std::vector<torch::Tensor> out;
     for (const auto& p : params) out.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
     return out;

@@ -77,14 +77,13 @@ StepTimes time_training_steps(Model& model, Task& task, const TrainConfig& t, in
   auto optimizer = make_optimizer(model, t);
   auto params = model->parameters();
   model->train();
-  const int64_t micro = t.batch_size / t.accumulate;
   StepTimes times;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
   for (int64_t i = 0; i < warmup + steps; ++i) {
     if (i == warmup && !profile_path.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
     int64_t tokens = 0;
     const auto start = Clock::now();
-    train_step(model, task, *optimizer, t, params, i * t.accumulate, micro, &tokens);
+    train_step(model, task, *optimizer, t, params, /*batch_index=*/i, /*dropout_seed=*/uint64_t(i) + 1, &tokens);
     synchronize_compute_device();  // the optimizer's kernels may still be queued on a GPU
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (i >= warmup) times.ms.push_back(ms);

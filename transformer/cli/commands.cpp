@@ -15,7 +15,7 @@ namespace qkv::cli {
 namespace {
 
 constexpr OptionKind kFlag = OptionKind::kFlag, kText = OptionKind::kText, kInteger = OptionKind::kInteger,
-                     kNumber = OptionKind::kNumber, kIntegers = OptionKind::kIntegers;
+                     kNumber = OptionKind::kNumber, kIntegers = OptionKind::kIntegers, kTexts = OptionKind::kTexts;
 
 bool always(const Invocation&) { return true; }
 bool never(const Invocation&) { return false; }
@@ -44,6 +44,7 @@ std::vector<Command> build_table() {
         {"--top-k", kInteger, "keep the k most likely tokens, 0 for all (default generate.top_k)", 0},
         {"--top-p", kNumber, "keep the smallest set holding this probability mass (default generate.top_p)", 0, 1},
         {"--seed", kInteger, "sampling seed (default generate.seed, else the experiment's seed)", 0},
+        {"--repetition-penalty", kNumber, "penalty on tokens already in the text, 1 for none (default generate.repetition_penalty)", 1, 100},
         {"--greedy", kFlag, "always take the most likely token"},
         {"--no-cache", kFlag, "recompute the whole sequence each step instead of using the KV cache"}},
        never},
@@ -83,9 +84,12 @@ std::vector<Command> build_table() {
         {"--greedy", kFlag, "greedy decoding (beam 1)"},
         {"--no-cache", kFlag, "recompute the decoder prefix each step instead of caching"}},
        never},
-      {"score", "BLEU and chrF2 of a hypothesis file against a reference file, as sacreBLEU", false,
+      {"score", "BLEU, chrF2 and chrF2++ of a hypothesis file against reference files, as sacreBLEU 2.x", false,
        {{"--hyp", kText, "hypotheses, one per line", -1e300, 1e300, "", true},
-        {"--ref", kText, "references, one per line", -1e300, 1e300, "", true}},
+        {"--ref", kTexts, "references, one per line, line by line with --hyp; repeat for more references", -1e300, 1e300, "",
+         true},
+        {"--tokenize", kText, "BLEU's tokenizer: 13a, intl, zh, char or none", -1e300, 1e300, "13a"},
+        {"--lowercase", kFlag, "case-insensitive BLEU and chrF"}},
        never},
       {"info", "print the resolved experiment, parameter counts and FLOPs per token", true, {}, never},
   };
@@ -131,13 +135,16 @@ void add_option(CLI::App* verb, const OptionSpec& spec, std::map<std::string, st
   CLI::Option* option = verb->add_option(spec.names, values, spec.help);
   if (spec.kind == OptionKind::kIntegers) {
     option->delimiter(',');
+  } else if (spec.kind == OptionKind::kTexts) {
+    option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   } else {
     option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
-  if (spec.kind != OptionKind::kText) option->check(bounds(spec));
+  if (spec.kind != OptionKind::kText && spec.kind != OptionKind::kTexts) option->check(bounds(spec));
   if (*spec.shown_default) option->default_str(spec.shown_default);
   if (spec.required) option->required();
-  option->type_name(spec.kind == OptionKind::kText ? "TEXT" : spec.kind == OptionKind::kNumber ? "NUMBER" : spec.kind == OptionKind::kIntegers ? "INT,..." : "INT");
+  const bool text = spec.kind == OptionKind::kText || spec.kind == OptionKind::kTexts;
+  option->type_name(text ? "TEXT" : spec.kind == OptionKind::kNumber ? "NUMBER" : spec.kind == OptionKind::kIntegers ? "INT,..." : "INT");
 }
 
 }  // namespace
@@ -164,6 +171,11 @@ int64_t Invocation::integer(const std::string& option, int64_t fallback) const {
 
 double Invocation::number(const std::string& option, double fallback) const {
   return has(option) ? std::stod(text(option)) : fallback;
+}
+
+std::vector<std::string> Invocation::texts(const std::string& option) const {
+  const auto it = values.find(option);
+  return it == values.end() ? std::vector<std::string>() : it->second;
 }
 
 std::vector<int64_t> Invocation::integers(const std::string& option) const {

@@ -11,7 +11,8 @@
 
 namespace qkv::cli {
 
-enum class OptionKind { kFlag, kText, kInteger, kNumber, kIntegers };  // kIntegers: comma-separated
+// kIntegers: comma-separated; kTexts: the option repeated, each time with one value.
+enum class OptionKind { kFlag, kText, kInteger, kNumber, kIntegers, kTexts };
 
 struct OptionSpec {
   const char* names;  // as CLI11 takes them: "-n,--max-new-tokens"
@@ -36,6 +37,7 @@ struct Invocation {
   int64_t integer(const std::string& option, int64_t fallback) const;
   double number(const std::string& option, double fallback) const;
   std::vector<int64_t> integers(const std::string& option) const;
+  std::vector<std::string> texts(const std::string& option) const;
 };
 
 struct Command {

@@ -28,6 +28,7 @@ int run_generate(const Invocation& in) {
   options.sampling.temperature = in.flag("--greedy") ? 0.0 : in.number("--temperature", g.temperature);
   options.sampling.top_k = in.integer("--top-k", g.top_k);
   options.sampling.top_p = in.number("--top-p", g.top_p);
+  options.sampling.repetition_penalty = in.number("--repetition-penalty", g.repetition_penalty);
   options.stop_token = tokenizer.special().eos;
   options.use_cache = !in.flag("--no-cache");
   const int64_t seed = in.integer("--seed", g.seed > 0 ? g.seed : e.seed);

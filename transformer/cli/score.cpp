@@ -1,12 +1,16 @@
-// qkv score --hyp FILE --ref FILE: corpus BLEU and chrF2 of any hypothesis file against a
-// reference file, line by line, as sacreBLEU's command line reports them (one JSON object each).
+// qkv score --hyp FILE --ref FILE [--ref FILE ...] [--tokenize T] [--lowercase]: corpus BLEU,
+// chrF2 and chrF2++ of any hypothesis file against one or more reference files, line by line, as
+// sacreBLEU 2.x's command line reports them (one JSON object each, with sacreBLEU's signature).
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "transformer/cli/commands.h"
 #include "transformer/data/lines.h"
-#include "transformer/util/errors.h"
 #include "transformer/eval/bleu.h"
+#include "transformer/eval/sacrebleu_tokenize.h"
+#include "transformer/util/errors.h"
 
 namespace qkv::cli {
 
@@ -23,23 +27,41 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
+double rounded(double score) { return std::round(score * 100) / 100; }
+
 int run_score(const Invocation& in) {
-  const std::string hypotheses = in.text("--hyp"), references = in.text("--ref");
+  const std::string hypotheses = in.text("--hyp");
   const auto hyps = read_lines(hypotheses);
-  const auto refs = read_lines(references);
-  if (hyps.size() != refs.size()) {
-    throw InputError(fmt::format("{}: {} lines, {}: {} lines: one hypothesis per reference line is needed", hypotheses,
-                                 hyps.size(), references, refs.size()));
+  std::vector<std::vector<std::string>> refs;
+  for (const auto& path : in.texts("--ref")) {
+    refs.push_back(read_lines(path));
+    if (refs.back().size() != hyps.size()) {
+      throw InputError(fmt::format("{}: {} lines, {}: {} lines: one hypothesis per reference line is needed", hypotheses,
+                                   hyps.size(), path, refs.back().size()));
+    }
   }
-  const BleuScore bleu = corpus_bleu(hyps, refs);
-  nlohmann::ordered_json b{{"name", "BLEU"},
-                           {"score", std::round(bleu.score * 100) / 100},
-                           {"signature", "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|qkv"},
-                           {"verbose_score", bleu.verbose()}};
-  nlohmann::ordered_json c{{"name", "chrF2"},
-                           {"score", std::round(corpus_chrf(hyps, refs) * 100) / 100},
-                           {"signature", "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|qkv"}};
-  fmt::print("{}\n{}\n", b.dump(), c.dump());
+  BleuOptions bleu_options;
+  bleu_options.tokenize = in.text("--tokenize", "13a");
+  bleu_options.lowercase = in.flag("--lowercase");
+  const auto& names = sacrebleu_tokenizers();
+  if (std::find(names.begin(), names.end(), bleu_options.tokenize) == names.end()) {
+    throw InputError(fmt::format("--tokenize: expected one of {}, found '{}'", fmt::join(names, ", "), bleu_options.tokenize));
+  }
+  const BleuScore bleu = sacrebleu_bleu(hyps, refs, bleu_options);
+  const nlohmann::ordered_json b{{"name", "BLEU"},
+                                 {"score", rounded(bleu.score)},
+                                 {"signature", bleu_signature(refs.size(), bleu_options)},
+                                 {"verbose_score", bleu.verbose()}};
+  fmt::print("{}\n", b.dump());
+  for (const int word_order : {0, 2}) {  // chrF2, then chrF2++
+    ChrfOptions chrf_options;
+    chrf_options.word_order = word_order;
+    chrf_options.lowercase = bleu_options.lowercase;
+    const nlohmann::ordered_json c{{"name", chrf_name(chrf_options)},
+                                   {"score", rounded(sacrebleu_chrf(hyps, refs, chrf_options))},
+                                   {"signature", chrf_signature(refs.size(), chrf_options)}};
+    fmt::print("{}\n", c.dump());
+  }
   return 0;
 }
 

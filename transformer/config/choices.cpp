@@ -29,6 +29,10 @@ const Choices<TaskKind>& task_choices() {
                                    {"addition", TaskKind::kAddition}};
   return c;
 }
+const Choices<PairOrder>& pair_order_choices() {
+  static const Choices<PairOrder> c{{"auto", PairOrder::kAuto}, {"both", PairOrder::kBoth}, {"given", PairOrder::kGiven}};
+  return c;
+}
 const Choices<SentenceObjective>& sentence_objective_choices() {
   static const Choices<SentenceObjective> c{
       {"none", SentenceObjective::kNone}, {"next", SentenceObjective::kNext}, {"order", SentenceObjective::kOrder}};
@@ -57,6 +61,7 @@ bool task_option_applies(TaskKind kind, const std::string& key) {
       key == "sentence_objective" || key == "sentence_weight")
     return kind == TaskKind::kMaskedLm;
   if (key == "labels" || key == "regression" || key == "positive") return kind == TaskKind::kClassify || kind == TaskKind::kPair;
+  if (key == "pair_order") return kind == TaskKind::kPair;
   if (key == "lm_weight") return is_labelled(kind);
   if (key == "label_smoothing" || key == "beam" || key == "length_penalty" || key == "max_len_a" || key == "max_len_b")
     return kind == TaskKind::kTranslate;
@@ -106,7 +111,8 @@ const Choices<NormKind>& norm_kind_choices() {
   return c;
 }
 const Choices<Activation>& activation_choices() {
-  static const Choices<Activation> c{{"relu", Activation::kRelu}, {"gelu", Activation::kGelu}, {"swiglu", Activation::kSwiglu}};
+  static const Choices<Activation> c{
+      {"relu", Activation::kRelu}, {"gelu", Activation::kGelu}, {"gelu_tanh", Activation::kGeluTanh}, {"swiglu", Activation::kSwiglu}};
   return c;
 }
 const Choices<bool>& norm_placement_choices() {

@@ -20,6 +20,9 @@ enum class Pooling { kAuto, kFirst, kLast, kMean };
 // prediction: b is a random segment half the time); order (ALBERT's sentence order: a and b are
 // swapped half the time).
 enum class SentenceObjective { kNone, kNext, kOrder };
+// Whether a gpt reads a sentence pair in both orders and adds the two representations (GPT-1, 3.3:
+// similarity and paraphrase have no order); auto: for glue/mrpc, glue/qqp, glue/stsb and regression.
+enum class PairOrder { kAuto, kBoth, kGiven };
 enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
 // Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
 inline bool is_synthetic(TaskKind kind) {
@@ -50,6 +53,7 @@ const Choices<Family>& family_choices();
 const Choices<InitScheme>& init_choices();
 const Choices<Pooling>& pooling_choices();
 const Choices<TaskKind>& task_choices();
+const Choices<PairOrder>& pair_order_choices();
 const Choices<SentenceObjective>& sentence_objective_choices();
 const Choices<DataFormat>& data_format_choices();
 const Choices<OnError>& on_error_choices();

@@ -6,7 +6,9 @@
 namespace qkv {
 
 enum class NormKind { kLayerNorm, kRmsNorm };
-enum class Activation { kRelu, kGelu, kSwiglu };
+// kGelu: x Phi(x) with the exact normal CDF; kGeluTanh: its tanh approximation (GPT-2, and
+// Hugging Face's "gelu_new"); kSwiglu: the gated form (Shazeer 2020).
+enum class Activation { kRelu, kGelu, kGeluTanh, kSwiglu };
 // How attention is computed. kReference: qkv's own matmul-softmax-matmul (its causal softmax,
 // dropout and Shaw kernels). kFused: at::scaled_dot_product_attention (LibTorch >= 2.0) wherever
 // the scheme allows (not shaw, not when attention weights are asked for). kAuto: fused on a GPU,

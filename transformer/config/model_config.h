@@ -24,6 +24,9 @@ struct ModelConfig {
   bool bias = true;
   bool tie_embeddings = true;
   bool scale_embeddings = false;  // multiply embeddings by sqrt(d_model) (Vaswani et al. 3.4)
+  bool embed_norm = false;        // a norm over the embedding sum (token, segment, position), as BERT
+  double norm_eps = 1e-5;         // epsilon of every norm (LayerNorm: PyTorch and GPT-2 1e-5, BERT 1e-12)
+  int64_t segments = 2;           // bert: segment (token-type) embeddings
   InitScheme init = InitScheme::kGpt2;
   int64_t max_len = 512;
   int64_t num_classes = 0;  // classification head; 0: none
@@ -46,12 +49,18 @@ struct ModelConfig {
     v.field("embedding_dropout", embedding_dropout, Spec().range(-1.0, 0.95).doc("-1: same as dropout"));
     v.choice("norm", pre_norm, norm_placement_choices(), Spec().doc("pre|post"));
     v.choice("norm_type", norm_type, norm_kind_choices(), Spec().doc("layernorm|rmsnorm"));
-    v.choice("activation", activation, activation_choices(), Spec().doc("relu|gelu|swiglu"));
+    v.choice("activation", activation, activation_choices(),
+             Spec().doc("relu|gelu|gelu_tanh|swiglu; gelu is exact, gelu_tanh GPT-2's tanh approximation"));
     v.choice("attention", attention, attention_backend_choices(),
              Spec().doc("auto|reference|fused; auto: LibTorch's fused kernels on a GPU, qkv's own on the CPU"));
     v.field("bias", bias, Spec().doc("biases in linear layers and LayerNorm"));
     v.field("tie_embeddings", tie_embeddings, Spec());
-    v.field("scale_embeddings", scale_embeddings, Spec());
+    v.field("scale_embeddings", scale_embeddings,
+            Spec().doc("multiply token embeddings by sqrt(d_model) before positions are added (Vaswani et al. 3.4)"));
+    v.field("embed_norm", embed_norm,
+            Spec().doc("a norm after the embedding sum and before embedding dropout (BERT); true in the bert experiments"));
+    v.field("norm_eps", norm_eps, Spec().range(1e-15, 1e-1).doc("epsilon of every norm: 1e-5 (GPT-2), 1e-12 (BERT)"));
+    v.field("segments", segments, Spec().range(1, 1024).doc("bert: segment (token-type) embeddings, 2 as BERT"));
     v.choice("init", init, init_choices(), Spec().doc("gpt2|xavier"));
     v.field("max_len", max_len, Spec().range(1, 1 << 20));
     v.field("num_classes", num_classes, Spec().range(0, 1 << 20));

@@ -28,6 +28,7 @@ struct TaskConfig {
   bool regression = false;          // classify, pair: predict a score (STS-B similarity)
   std::string positive;             // the label F1 counts as positive; empty: the second label
   double lm_weight = 0.0;           // gpt: auxiliary language-model loss weight (Radford et al. 2018, 3.2)
+  PairOrder pair_order = PairOrder::kAuto;  // pair, gpt: both orders added (similarity, paraphrase)
   // translate.
   double label_smoothing = 0.1;
   int64_t beam = 4;             // 1: greedy
@@ -56,6 +57,9 @@ struct TaskConfig {
     v.field("regression", regression, Spec().doc("classify, pair: predict a score instead of a label"));
     v.field("positive", positive, Spec().doc("classify, pair: the label F1 counts as positive"));
     v.field("lm_weight", lm_weight, Spec().range(0.0, 100.0).doc("gpt fine-tuning: auxiliary language-model loss weight"));
+    v.choice("pair_order", pair_order, pair_order_choices(),
+             Spec().doc("pair, gpt: auto|both|given; both reads a pair in both orders and adds the two (GPT-1 3.3); "
+                        "auto: both for glue/mrpc, glue/qqp, glue/stsb and regression"));
     v.field("label_smoothing", label_smoothing, Spec().range(0.0, 0.99).doc("translate"));
     v.field("beam", beam, Spec().range(1, 1024).doc("translate: beam size, 1 greedy"));
     v.field("length_penalty", length_penalty, Spec().range(0.0, 10.0).doc("translate: Wu et al. alpha"));

@@ -80,6 +80,7 @@ struct GenerateConfig {
   int64_t top_k = 0;         // 0: off
   double top_p = 1.0;        // 1: off
   int64_t seed = 0;          // 0: experiment seed
+  double repetition_penalty = 1.0;  // 1: off
 
   template <class V>
   void visit(V& v) {
@@ -89,6 +90,8 @@ struct GenerateConfig {
     v.field("top_k", top_k, Spec().range(0, 1 << 20).doc("0: off"));
     v.field("top_p", top_p, Spec().range(0.0, 1.0).doc("1: off"));
     v.field("seed", seed, Spec().range(0, 1e18).doc("0: experiment seed"));
+    v.field("repetition_penalty", repetition_penalty,
+            Spec().range(1.0, 100.0).doc("divides (multiplies, when negative) the logits of tokens already in the text; 1: off"));
   }
 };
 

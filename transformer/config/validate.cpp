@@ -271,6 +271,9 @@ void validate_task(const Experiment& e, const Rules& rules) {
       rules.require(std::find(task.labels.begin(), task.labels.end(), task.positive) != task.labels.end(), "task.positive",
                     fmt::format("'{}' is not one of task.labels [{}]", task.positive, fmt::join(task.labels, ", ")));
     }
+    rules.require(!rules.given("task.pair_order") || m.family == Family::kGpt, "task.pair_order",
+                  fmt::format("a {} reads both sentences at once; the order of a pair matters to gpt only",
+                              choice_name(family_choices(), m.family)));
     rules.require(task.lm_weight == 0.0 || m.family == Family::kGpt, "task.lm_weight",
                   fmt::format("the auxiliary language-model loss needs a gpt model, found {}",
                               choice_name(family_choices(), m.family)));

@@ -1,4 +1,4 @@
-// Feed-forward block with ReLU, GELU or SwiGLU.
+// Feed-forward block with ReLU, GELU (exact or tanh-approximated) or SwiGLU.
 #include "transformer/core/feed_forward.h"
 #include "transformer/core/linear.h"
 #include "transformer/kernels/gelu.h"
@@ -19,6 +19,7 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   switch (options_.activation) {
     case Activation::kRelu: h = torch::relu(h); break;
     case Activation::kGelu: h = qkv::gelu(h); break;
+    case Activation::kGeluTanh: h = torch::gelu(h, "tanh"); break;  // LibTorch's; no CPU kernel of qkv's
     case Activation::kSwiglu: h = torch::silu(h) * apply_linear(gate_, x); break;
   }
   return apply_linear(down_, h);  // (B, T, C)

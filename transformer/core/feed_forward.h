@@ -1,5 +1,5 @@
-// Position-wise feed-forward: Linear -> activation -> Linear, or the gated SwiGLU form
-// (Shazeer 2020): W2 (silu(W1 x) * W3 x).
+// Position-wise feed-forward: Linear -> activation (ReLU, exact GELU, GPT-2's tanh-approximated
+// GELU) -> Linear, or the gated SwiGLU form (Shazeer 2020): W2 (silu(W1 x) * W3 x).
 #pragma once
 
 #include <torch/torch.h>

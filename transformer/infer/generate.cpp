@@ -26,7 +26,7 @@ std::vector<int64_t> generate(Model& model, const std::vector<int64_t>& prompt,
     }
     // (1, V), sampled on the CPU with the caller's generator
     auto logits = model->token_logits(hidden.select(1, hidden.size(1) - 1)).to(torch::kCPU);
-    const int64_t next = choose_next(logits, options.sampling, generator).item<int64_t>();
+    const int64_t next = choose_next(logits, options.sampling, generator, sequence).item<int64_t>();
     sequence.push_back(next);
     fresh.push_back(next);
     if (next == options.stop_token) break;

@@ -1,6 +1,7 @@
 // Greedy and filtered sampling.
 #include "transformer/infer/sampling.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace qkv {
@@ -24,9 +25,24 @@ torch::Tensor filter_logits(const torch::Tensor& logits, int64_t top_k, double t
   return out;
 }
 
-torch::Tensor choose_next(const torch::Tensor& logits, const SamplingOptions& options, torch::Generator& generator) {
-  if (options.temperature <= 0.0) return logits.argmax(-1);
-  auto filtered = filter_logits(logits, options.top_k, options.top_p) / options.temperature;
+torch::Tensor penalize_repetition(const torch::Tensor& logits, const std::vector<int64_t>& seen, double penalty) {
+  if (penalty == 1.0 || seen.empty()) return logits;
+  auto out = logits.to(torch::kFloat32).clone();  // (B, V)
+  std::vector<int64_t> unique = seen;  // each token penalised once, however often it appeared
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  const auto ids = torch::tensor(unique, torch::kLong).to(out.device());
+  auto picked = out.index_select(-1, ids);  // (B, n)
+  out.index_copy_(-1, ids, torch::where(picked > 0, picked / penalty, picked * penalty));
+  return out;
+}
+
+torch::Tensor choose_next(const torch::Tensor& logits, const SamplingOptions& options, torch::Generator& generator,
+                          const std::vector<int64_t>& seen) {
+  const auto penalised = penalize_repetition(logits, seen, options.repetition_penalty);
+  if (options.temperature <= 0.0) return penalised.argmax(-1);
+  // Temperature first, so top-p keeps the nucleus of the distribution that is sampled.
+  auto filtered = filter_logits(penalised.to(torch::kFloat32) / options.temperature, options.top_k, options.top_p);
   auto probs = torch::softmax(filtered, -1);
   return torch::multinomial(probs, 1, false, generator).squeeze(-1);
 }

@@ -169,13 +169,7 @@ std::vector<Hypothesis> beam_search(Model& model, const torch::Tensor& source, c
     scores = next_scores;
     rows_per = k;
   }
-  std::vector<Hypothesis> best = best_of(finished);
-  if (o.guard_greedy && k > 1) {
-    const auto greedy = greedy_search(model, source, source_keep, bos, eos, o);
-    for (int64_t b = 0; b < batch; ++b)
-      if (best[size_t(b)].tokens.empty() || greedy[size_t(b)].score > best[size_t(b)].score) best[size_t(b)] = greedy[size_t(b)];
-  }
-  return best;
+  return best_of(finished);
 }
 
 }  // namespace qkv

@@ -4,7 +4,7 @@
 // reordered with the beams. Hypotheses are ranked by log-probability divided by Wu et al.'s
 // (2016, eq. 14) length penalty ((5 + |Y|) / 6)^alpha, |Y| counting </s>; a sentence's search
 // ends when it holds `beam` finished hypotheses or reaches max_len_a * source length + max_len_b
-// tokens.
+// tokens. Plain beam search: its best can score below the greedy hypothesis, which it may prune.
 //
 // Letters: B sentences, K beam size, S source length, V vocabulary.
 #pragma once
@@ -23,8 +23,7 @@ struct SearchOptions {
   double length_penalty = 0.6;  // alpha; 0 ranks by log-probability alone
   double max_len_a = 1.5;
   int64_t max_len_b = 10;
-  bool use_cache = true;     // false: each step re-reads the whole prefix (checks, benchmarks)
-  bool guard_greedy = true;  // the greedy hypothesis competes too: beam search never ranks below it
+  bool use_cache = true;  // false: each step re-reads the whole prefix (checks, benchmarks)
 };
 
 struct Hypothesis {

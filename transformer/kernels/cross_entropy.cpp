@@ -94,7 +94,7 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
                                const torch::Tensor& bias, const torch::Tensor& targets, int64_t ignore_index,
-                               double smoothing) {
+                               double smoothing, double divisor) {
     // The dtype autocast would give the matmul; the backward, run outside autocast, uses it too.
     const auto dtype = cpu_autocast_enabled() ? at::kBFloat16 : weight.scalar_type();
     const auto h = hidden.to(dtype), w = weight.to(dtype);
@@ -104,7 +104,10 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     const auto valid = targets.ne(ignore_index);  // (N)
     const auto safe = targets.masked_fill(valid.logical_not(), 0).contiguous();
     const auto wide_type = logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-    const auto count = valid.sum().clamp_min(1).to(wide_type);
+    // The sum is divided by the rows counted here, or by the caller's divisor (a count over more
+    // than this batch: all micro-batches and ranks of a training step).
+    const auto count = divisor > 0 ? torch::full({}, divisor, logits.options().dtype(wide_type))
+                                   : valid.sum().clamp_min(1).to(wide_type);
     const bool by_rows = logits.device().is_cpu() && logits.dim() == 2 &&
                          (logits.scalar_type() == torch::kFloat32 || logits.scalar_type() == torch::kBFloat16);
     torch::Tensor row;  // -log p(target) per row
@@ -151,16 +154,17 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     auto grad_weight = torch::matmul(g.t(), h).to(weight_dtype);  // (V, C)
     torch::Tensor grad_bias;
     if (ctx->saved_data["bias"].toBool()) grad_bias = g.to(count.scalar_type()).sum(0).to(weight_dtype);
-    return {grad_hidden, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad_hidden, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const torch::Tensor& targets, int64_t ignore_index, double label_smoothing) {
+                                   const torch::Tensor& targets, int64_t ignore_index, double label_smoothing,
+                                   double divisor) {
   return LinearCrossEntropy::apply(hidden, weight, bias.defined() ? bias : torch::empty({0}, weight.options()), targets,
-                                   ignore_index, label_smoothing);
+                                   ignore_index, label_smoothing, divisor);
 }
 
 double linear_cross_entropy_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& bias,

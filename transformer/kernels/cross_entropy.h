@@ -13,9 +13,11 @@
 namespace qkv {
 
 // Mean over the rows whose target is not ignore_index; hidden (N, C), weight (V, C), bias (V) or
-// undefined, targets (N) int64. Returns a float32 scalar; 0 when every target is ignored.
+// undefined, targets (N) int64. Returns a float32 scalar; 0 when every target is ignored. With a
+// divisor > 0, the sum over those rows divided by it instead.
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const torch::Tensor& targets, int64_t ignore_index, double label_smoothing = 0.0);
+                                   const torch::Tensor& targets, int64_t ignore_index, double label_smoothing = 0.0,
+                                   double divisor = 0.0);
 
 // The same loss summed instead of averaged (for evaluation), without autograd.
 double linear_cross_entropy_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& bias,

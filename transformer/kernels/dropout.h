@@ -15,7 +15,24 @@ namespace qkv {
 // Returns x unchanged when !training or p == 0. CUDA and float16 tensors use LibTorch's dropout.
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training);
 
-// The same with an explicit seed (tests): equal seeds give equal masks.
-torch::Tensor dropout_seeded(const torch::Tensor& x, double p, uint64_t seed);
+// The same with an explicit seed (tests): equal seeds give equal masks. Element i's mask is the
+// hash of (seed, first_index + i).
+torch::Tensor dropout_seeded(const torch::Tensor& x, double p, uint64_t seed, int64_t first_index = 0);
+
+// While one lives, the tensors dropout() sees hold `examples` examples starting at example
+// `first_example` of the training step's whole batch (a micro-batch, or a rank's share): each
+// element's mask is then the one the whole batch's tensor would give that element, its index
+// taken in the whole batch (x's rows are examples times rows per example, batch-first). A shared
+// batch therefore draws the same masks as the whole batch in one process. Per thread.
+class DropoutRows {
+ public:
+  DropoutRows(int64_t first_example, int64_t examples);
+  ~DropoutRows();
+  DropoutRows(const DropoutRows&) = delete;
+  DropoutRows& operator=(const DropoutRows&) = delete;
+
+ private:
+  int64_t previous_first_, previous_examples_;
+};
 
 }  // namespace qkv

@@ -11,10 +11,7 @@ BlockImpl::BlockImpl(const BlockOptions& options) : options_(options) {
   attn.dropout = options.attention_dropout;
   attn.bias = options.bias;
   attn.backend = options.attention;
-  NormOptions norm;
-  norm.dim = options.d_model;
-  norm.kind = options.norm;
-  norm.bias = options.bias;
+  const NormOptions norm = options.norm_options();
   self_attn_ = register_module("self_attn", MultiHeadAttention(attn));
   self_norm_ = register_module("self_norm", Norm(norm));
   if (options.cross) {

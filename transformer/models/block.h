@@ -18,10 +18,20 @@ struct BlockOptions {
   double attention_dropout = 0.0;
   bool pre_norm = true;
   NormKind norm = NormKind::kLayerNorm;
+  double norm_eps = 1e-5;
   Activation activation = Activation::kGelu;
   bool bias = true;
   bool cross = false;  // decoder block of an encoder-decoder model
   AttentionBackend attention = AttentionBackend::kAuto;
+  // The options of every norm of the stack (the blocks', the final, the embedding norm).
+  NormOptions norm_options() const {
+    NormOptions o;
+    o.dim = d_model;
+    o.kind = norm;
+    o.bias = bias;
+    o.eps = norm_eps;
+    return o;
+  }
 };
 
 // What a block needs besides its input, shared by all blocks of one stack forward.

@@ -98,10 +98,10 @@ torch::Tensor ModelImpl::token_logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor ModelImpl::token_loss(const torch::Tensor& hidden, const torch::Tensor& targets, int64_t ignore_index,
-                                    double label_smoothing) {
+                                    double label_smoothing, double divisor) {
   const auto h = output_transform(hidden.reshape({-1, hidden.size(-1)}));  // (N, C)
   const auto& weight = lm_head_ ? lm_head_->weight : token_embedding_->weight;  // (V, C)
-  return linear_cross_entropy(h, weight, output_bias_, targets.reshape({-1}), ignore_index, label_smoothing);
+  return linear_cross_entropy(h, weight, output_bias_, targets.reshape({-1}), ignore_index, label_smoothing, divisor);
 }
 
 torch::Tensor ModelImpl::pool(const torch::Tensor& hidden, const torch::Tensor& keep) {

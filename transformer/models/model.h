@@ -50,9 +50,10 @@ class ModelImpl : public torch::nn::Module {
   // Token logits (B, T, V) from hidden states: tied or separate output layer (bert: after its MLM transform).
   torch::Tensor token_logits(const torch::Tensor& hidden);
   // Mean cross-entropy of token_logits(hidden) against targets (targets equal to ignore_index
-  // count for nothing), through the fused output-layer loss (kernels/cross_entropy.h).
+  // count for nothing), through the fused output-layer loss (kernels/cross_entropy.h); with a
+  // divisor > 0, the sum over the counted targets divided by it.
   torch::Tensor token_loss(const torch::Tensor& hidden, const torch::Tensor& targets, int64_t ignore_index,
-                           double label_smoothing = 0.0);
+                           double label_smoothing = 0.0, double divisor = 0.0);
   // The sequence's representation for heads (B, C), by model.pool: by default the first token for
   // encoders and the last real token for decoders (GPT-1's extract token); or the mean of the
   // real tokens (keep marks them). With model.pooler, then tanh(dense(.)).
@@ -63,6 +64,10 @@ class ModelImpl : public torch::nn::Module {
   torch::Tensor sentence_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
   // classify(pool(hidden, keep)).
   torch::Tensor class_logits(const torch::Tensor& hidden, const torch::Tensor& keep);
+
+  // Token embeddings (B, T, C) of the target side (or the source side of an encoder-decoder with
+  // its own source table), times sqrt(d_model) with model.scale_embeddings.
+  torch::Tensor embed_tokens(const torch::Tensor& tokens, bool source = false);
 
   const ModelConfig& config() const { return config_; }
   int64_t vocab_size() const { return vocab_size_; }
@@ -84,7 +89,6 @@ class ModelImpl : public torch::nn::Module {
   void initialise(const std::map<const torch::nn::Module*, int64_t>& residual_depths);
   NormalInit normal_init() const;
   at::Generator parameter_generator(const std::string& name) const;  // the generator normal_init() draws with
-  torch::Tensor embed_tokens(const torch::Tensor& tokens, bool source);
   // Hidden states before the output layer's logits (bert: its MLM transform); identity here.
   virtual torch::Tensor output_transform(const torch::Tensor& hidden) { return hidden; }
   torch::Tensor output_bias_;  // bias of the output layer (bert's MLM decoder); undefined: none

@@ -25,13 +25,15 @@ StackImpl::StackImpl(const StackOptions& options) : options_(options) {
   for (int64_t i = 0; i < options.layers; ++i) {
     blocks_.push_back(register_module("block_" + std::to_string(i), Block(options.block)));
   }
-  if (options.block.pre_norm) {
-    NormOptions norm;
-    norm.dim = options.block.d_model;
-    norm.kind = options.block.norm;
-    norm.bias = options.block.bias;
-    final_norm_ = register_module("final_norm", Norm(norm));
-  }
+  if (options.block.pre_norm) final_norm_ = register_module("final_norm", Norm(options.block.norm_options()));
+  if (options.embed_norm) embed_norm_ = register_module("embed_norm", Norm(options.block.norm_options()));
+}
+
+torch::Tensor StackImpl::embed(torch::Tensor x, int64_t offset) {
+  x = position_->embed(x, offset);
+  if (embed_norm_) x = embed_norm_->forward(x);
+  if (is_training() && options_.embedding_dropout > 0.0) x = qkv::dropout(x, options_.embedding_dropout, true);
+  return x;
 }
 
 torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, const torch::Tensor& memory,
@@ -55,8 +57,7 @@ torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, con
     }
   }
 
-  x = position_->embed(x, offset);
-  if (is_training() && options_.embedding_dropout > 0.0) x = qkv::dropout(x, options_.embedding_dropout, true);
+  x = embed(x, offset);
 
   const PositionSignals signals = position_->signals(q_len, offset, k_len, 0, device);
   BlockInputs in;

@@ -15,6 +15,7 @@ struct StackOptions {
   int64_t layers = 0;
   PositionOptions position;
   double embedding_dropout = 0.0;
+  bool embed_norm = false;  // a norm after the position embedding, before the embedding dropout (BERT)
   bool causal = false;
 };
 
@@ -38,6 +39,10 @@ class StackImpl : public torch::nn::Module {
                         const torch::Tensor& memory_keep = {}, StackCache* cache = nullptr,
                         std::vector<torch::Tensor>* weights = nullptr);
 
+  // The blocks' input: x (B, T, C) token embeddings with the positions offset.. added, the
+  // embedding norm and, in training, the embedding dropout.
+  torch::Tensor embed(torch::Tensor x, int64_t offset);
+
   const StackOptions& options() const { return options_; }
   PositionScheme position() const { return position_; }
   const std::vector<Block>& blocks() const { return blocks_; }
@@ -47,6 +52,7 @@ class StackImpl : public torch::nn::Module {
   PositionScheme position_{nullptr};
   std::vector<Block> blocks_;
   Norm final_norm_{nullptr};  // pre-norm stacks only
+  Norm embed_norm_{nullptr};  // options.embed_norm
 };
 TORCH_MODULE(Stack);
 

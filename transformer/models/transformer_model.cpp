@@ -16,6 +16,7 @@ StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
   s.block.attention_dropout = c.attention_dropout < 0 ? c.dropout : c.attention_dropout;
   s.block.pre_norm = c.pre_norm;
   s.block.norm = c.norm_type;
+  s.block.norm_eps = c.norm_eps;
   s.block.activation = c.activation;
   s.block.bias = c.bias;
   s.block.cross = cross;
@@ -24,6 +25,7 @@ StackOptions stack_options(const ModelConfig& c, bool decoder, bool cross) {
   s.position.config = c.position;
   s.position.max_len = c.max_len;
   s.embedding_dropout = c.embedding_dropout < 0 ? c.dropout : c.embedding_dropout;
+  s.embed_norm = c.embed_norm;
   s.causal = decoder;
   return s;
 }
@@ -35,14 +37,11 @@ TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vo
     : ModelImpl(config, vocab_size, seed, source_vocab_size) {
   const int64_t c = config.d_model;
   if (config.family == Family::kBert) {
-    segment_embedding_ = register_module("segment_embedding", torch::nn::Embedding(2, c));
-    encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
+    segment_embedding_ = register_module("segment_embedding", torch::nn::Embedding(config.segments, c));
+    const StackOptions encoder = stack_options(config, false, false);
+    encoder_ = register_module("encoder", Stack(encoder));
     mlm_transform_ = register_module("mlm_transform", torch::nn::Linear(torch::nn::LinearOptions(c, c).bias(config.bias)));
-    NormOptions norm;
-    norm.dim = c;
-    norm.kind = config.norm_type;
-    norm.bias = config.bias;
-    mlm_norm_ = register_module("mlm_norm", Norm(norm));
+    mlm_norm_ = register_module("mlm_norm", Norm(encoder.block.norm_options()));
     output_bias_ = register_parameter("mlm_bias", torch::zeros({vocab_size}));
   } else {
     if (config.family == Family::kSeq2Seq) encoder_ = register_module("encoder", Stack(stack_options(config, false, false)));
@@ -95,8 +94,14 @@ torch::Tensor TransformerModelImpl::hidden(const torch::Tensor& tokens, const to
 
 torch::Tensor TransformerModelImpl::output_transform(const torch::Tensor& hidden) {
   if (config_.family != Family::kBert) return hidden;
-  // BERT's MLM head: dense, activation, norm, then the tied decoder with its own bias.
-  return mlm_norm_->forward(torch::gelu(apply_linear(mlm_transform_, hidden)));
+  // BERT's MLM head: dense, activation (the model's; GELU for swiglu), norm, then the tied decoder
+  // with its own bias.
+  const auto h = apply_linear(mlm_transform_, hidden);
+  switch (config_.activation) {
+    case Activation::kRelu: return mlm_norm_->forward(torch::relu(h));
+    case Activation::kGeluTanh: return mlm_norm_->forward(torch::gelu(h, "tanh"));
+    default: return mlm_norm_->forward(torch::gelu(h));
+  }
 }
 
 int64_t TransformerModelImpl::max_positions() const {

@@ -49,11 +49,13 @@ TaskBatch CausalLmTask::train_batch(int64_t index, int64_t batch_size) {
   return to_compute_device(std::move(batch));
 }
 
-torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch) {
-  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore);
+torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch, double divisor) {
+  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore, 0.0, divisor);
 }
 
-torch::Tensor CausalLmTask::loss(Model& model, const TaskBatch& batch) { return causal_lm_loss(model, batch); }
+torch::Tensor CausalLmTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
+  return causal_lm_loss(model, batch, divisor_of(divisors, 0));
+}
 
 TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
   auto generator = at::detail::createCPUGenerator(seed_ * 1000003ULL + uint64_t(index));

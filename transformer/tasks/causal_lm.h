@@ -13,7 +13,8 @@ class CausalLmTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override;
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  std::vector<double> loss_counts(const TaskBatch& batch) const override { return {counted_targets(batch.targets)}; }
+  torch::Tensor loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) override;
   Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // Evaluation at another context length (length extrapolation). When loss_by_position is given,
@@ -32,7 +33,7 @@ class CausalLmTask : public Task {
 };
 
 // Mean next-token cross-entropy of a batch, computed in float32.
-torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch);
+torch::Tensor causal_lm_loss(Model& model, const TaskBatch& batch, double divisor);
 
 // Causal LM on uniformly random tokens from a vocabulary of `vocab` ids: no data or tokenizer,
 // for benchmarks.
@@ -42,7 +43,10 @@ class SyntheticLmTask : public Task {
   void prepare(const Experiment&, const Tokenizer&, bool) override {}
   bool has_split(Split split) const override { return split == Split::kTrain; }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(Model& model, const TaskBatch& batch) override { return causal_lm_loss(model, batch); }
+  std::vector<double> loss_counts(const TaskBatch& batch) const override { return {counted_targets(batch.targets)}; }
+  torch::Tensor loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) override {
+    return causal_lm_loss(model, batch, divisor_of(divisors, 0));
+  }
   Metrics evaluate(Model&, Split, int64_t, int64_t) override { return {}; }
 
  private:

@@ -18,6 +18,10 @@ ClassifyTask::ClassifyTask(const Experiment& e)
   if (!e.task.positive.empty()) {
     positive_ = int64_t(std::find(e.task.labels.begin(), e.task.labels.end(), e.task.positive) - e.task.labels.begin());
   }
+  const DataFormat f = e.data.format;
+  const bool unordered = e.task.regression || f == DataFormat::kGlueMrpc || f == DataFormat::kGlueQqp || f == DataFormat::kGlueStsb;
+  both_orders_ = kind_ == TaskKind::kPair && family_ == Family::kGpt &&
+                 (e.task.pair_order == PairOrder::kBoth || (e.task.pair_order == PairOrder::kAuto && unordered));
 }
 
 EncodedExample ClassifyTask::encode(const Example& ex) const {
@@ -32,8 +36,8 @@ EncodedExample ClassifyTask::encode(const Example& ex) const {
     for (const auto& candidate : ex.choices) out.rows.push_back(encode_input(family_, context, ids(candidate), s, max_len));
   } else if (kind_ == TaskKind::kPair) {
     out.rows.push_back(encode_input(family_, ids(ex.text), ids(ex.text_b), s, max_len));
-    // A similarity has no order: a decoder reads both and sums them (GPT-1, 3.3).
-    if (regression_ && family_ == Family::kGpt) out.rows.push_back(encode_input(family_, ids(ex.text_b), ids(ex.text), s, max_len));
+    // A similarity or a paraphrase has no order: a decoder reads both and sums them (GPT-1, 3.3).
+    if (both_orders_) out.rows.push_back(encode_input(family_, ids(ex.text_b), ids(ex.text), s, max_len));
   } else {
     out.rows.push_back(encode_input(family_, ids(ex.text), {}, s, max_len));
   }
@@ -140,18 +144,33 @@ torch::Tensor ClassifyTask::head_loss_sum(const torch::Tensor& outputs, const Ta
   return F::cross_entropy(outputs, batch.labels, F::CrossEntropyFuncOptions().reduction(torch::kSum));
 }
 
-torch::Tensor ClassifyTask::loss(Model& model, const TaskBatch& batch) {
+namespace {
+
+// GPT-1's auxiliary objective's targets: each real input token predicts the next (R, T-1).
+torch::Tensor lm_targets(const TaskBatch& batch) {
+  const int64_t t = batch.tokens.size(1);
+  return batch.tokens.narrow(1, 1, t - 1).masked_fill(batch.keep.narrow(1, 1, t - 1).logical_not(), kIgnore);
+}
+
+}  // namespace
+
+std::vector<double> ClassifyTask::loss_counts(const TaskBatch& batch) const {
+  const double examples = double(batch.labels.size(0));
+  if (experiment_.task.lm_weight == 0) return {examples};
+  return {examples, counted_targets(lm_targets(batch))};
+}
+
+torch::Tensor ClassifyTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
   torch::Tensor hidden;
   const double lm_weight = experiment_.task.lm_weight;
   auto outputs = forward(model, batch, lm_weight > 0 ? &hidden : nullptr);
-  auto loss = head_loss_sum(outputs, batch) / double(batch.labels.size(0));
+  auto loss = head_loss_sum(outputs, batch) / divisor_of(divisors, 0);
   if (lm_weight > 0) {
-    // GPT-1's auxiliary objective: next-token loss over the (real) input tokens.
     const int64_t t = batch.tokens.size(1);
     auto logits = model->token_logits(hidden.narrow(1, 0, t - 1)).to(torch::kFloat32);  // (R, T-1, V)
-    auto targets = batch.tokens.narrow(1, 1, t - 1).masked_fill(batch.keep.narrow(1, 1, t - 1).logical_not(), kIgnore);
-    loss = loss + lm_weight * F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
-                                               F::CrossEntropyFuncOptions().ignore_index(kIgnore));
+    auto lm = F::cross_entropy(logits.reshape({-1, logits.size(-1)}), lm_targets(batch).reshape({-1}),
+                               F::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum));
+    loss = loss + lm_weight * lm / divisor_of(divisors, 1);
   }
   return loss;
 }

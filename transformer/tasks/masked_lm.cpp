@@ -205,17 +205,22 @@ std::pair<torch::Tensor, torch::Tensor> selected_logits(Model& model, const Task
 
 }  // namespace
 
-torch::Tensor MaskedLmTask::loss(Model& model, const TaskBatch& batch) {
+std::vector<double> MaskedLmTask::loss_counts(const TaskBatch& batch) const {
+  if (objective_ == SentenceObjective::kNone || sentence_weight_ == 0) return {counted_targets(batch.targets)};
+  return {counted_targets(batch.targets), counted_targets(batch.labels)};
+}
+
+torch::Tensor MaskedLmTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
   auto hidden = model->hidden(batch.tokens, batch.keep, batch.segments);  // (B, T, C)
   const auto selected = batch.targets.ne(kIgnore);                        // the head on selected rows only
-  auto loss = model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore);
+  auto loss = model->token_loss(hidden.index({selected}), batch.targets.index({selected}), kIgnore, 0.0,
+                                divisor_of(divisors, 0));
   if (objective_ == SentenceObjective::kNone || sentence_weight_ == 0) return loss;
-  // Mean over the rows that have a label; rows without a b (kIgnore) count for nothing.
-  const auto labelled = batch.labels.ne(kIgnore).sum().clamp_min(1).to(torch::kFloat32);
+  // Over the rows that have a label; rows without a b (kIgnore) count for nothing.
   auto sentence = torch::nn::functional::cross_entropy(
       model->sentence_logits(hidden, batch.keep).to(torch::kFloat32), batch.labels,
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum));
-  return loss + sentence_weight_ * sentence / labelled;
+  return loss + sentence_weight_ * sentence / divisor_of(divisors, 1);
 }
 
 Metrics MaskedLmTask::evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) {

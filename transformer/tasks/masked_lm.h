@@ -50,7 +50,9 @@ class MaskedLmTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override { return !sequences_[int(split)].empty(); }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  // Masked tokens; and, with a sentence objective, the pairs that have a sentence label.
+  std::vector<double> loss_counts(const TaskBatch& batch) const override;
+  torch::Tensor loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) override;
   Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
  private:

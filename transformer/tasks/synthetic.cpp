@@ -116,14 +116,15 @@ TaskBatch SyntheticTask::train_batch(int64_t index, int64_t batch_size) {
   return make_batch(n, batch_size, generator);
 }
 
-torch::Tensor SyntheticTask::loss(Model& model, const TaskBatch& batch) {
+torch::Tensor SyntheticTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
+  const double divisor = divisor_of(divisors, 0);
   if (model->config().family == Family::kSeq2Seq) {
     DecodeState state;
     state.incremental = false;
     model->encode(batch.source, {}, &state);
-    return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore);
+    return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, 0.0, divisor);
   }
-  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore);
+  return model->token_loss(model->hidden(batch.tokens), batch.targets, kIgnore, 0.0, divisor);
 }
 
 SyntheticScores score_batch(const torch::Tensor& logits, const torch::Tensor& targets) {

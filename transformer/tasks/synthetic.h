@@ -22,7 +22,8 @@ class SyntheticTask : public Task {
   void prepare(const Experiment&, const Tokenizer&, bool) override {}  // nothing to read
   bool has_split(Split) const override { return true; }                // every split is generated
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  std::vector<double> loss_counts(const TaskBatch& batch) const override { return {counted_targets(batch.targets)}; }
+  torch::Tensor loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) override;
   // loss and exact (mean over evaluation lengths inside the training range; all of them when none
   // is), then exact@N and token_acc@N per evaluation length N. Lengths the model's positions cannot
   // reach are left out.

@@ -159,11 +159,12 @@ torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch) {
 
 }  // namespace
 
-torch::Tensor TranslateTask::loss(Model& model, const TaskBatch& batch) {
+torch::Tensor TranslateTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
   DecodeState state;
   state.incremental = false;
   model->encode(batch.source, batch.source_keep, &state);
-  return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, experiment_.task.label_smoothing);
+  return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, experiment_.task.label_smoothing,
+                           divisor_of(divisors, 0));
 }
 
 torch::Tensor TranslateTask::encode_sources(const std::vector<std::string>& sources, torch::Tensor* keep) const {

@@ -23,7 +23,8 @@ class TranslateTask : public Task {
   void prepare(const Experiment& experiment, const Tokenizer& tokenizer, bool need_train) override;
   bool has_split(Split split) const override { return !splits_[int(split)].empty(); }
   TaskBatch train_batch(int64_t index, int64_t batch_size) override;
-  torch::Tensor loss(Model& model, const TaskBatch& batch) override;
+  std::vector<double> loss_counts(const TaskBatch& batch) const override { return {counted_targets(batch.targets)}; }
+  torch::Tensor loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) override;
   Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // Translations of source sentences (the model in eval mode), in order.

@@ -1,4 +1,4 @@
-// c10d rendezvous, bucketed gradient all-reduce and batch sharding.
+// c10d rendezvous and the all-reduces of data-parallel training: gradients in buckets, scalars.
 #include "transformer/train/distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -117,7 +117,7 @@ std::unique_ptr<Distributed> Distributed::from_environment() {
   return d;
 }
 
-void Distributed::average_gradients(const std::vector<torch::Tensor>& params) const {
+void Distributed::sum_gradients(const std::vector<torch::Tensor>& params) const {
   if (!active()) return;
   constexpr int64_t kBucketBytes = 25 << 20;
   std::vector<torch::Tensor> grads;
@@ -141,7 +141,6 @@ void Distributed::average_gradients(const std::vector<torch::Tensor>& params) co
 #else
     group_->gloo->allreduce(bucket)->wait();
 #endif
-    bucket[0].div_(double(world_));
     int64_t offset = 0;
     for (size_t i = first; i < last; ++i) {
       const int64_t n = grads[i].numel();
@@ -178,35 +177,6 @@ std::vector<double> Distributed::broadcast(std::vector<double> values) const {
 
 void Distributed::barrier() const {
   if (active()) group_->gloo->barrier()->wait();
-}
-
-TaskBatch shard_batch(const TaskBatch& batch, int64_t rank, int64_t world) {
-  if (world <= 1) return batch;
-  // Examples (and their group of rows) split into `world` contiguous, nearly equal shares.
-  const int64_t examples = batch.labels.defined() ? batch.labels.size(0)
-                           : batch.source.defined() ? batch.source.size(0)
-                                                    : batch.tokens.size(0) / batch.group;
-  const int64_t first = examples * rank / world, last = examples * (rank + 1) / world;
-  auto rows = [&](const torch::Tensor& t, int64_t per) {
-    return t.defined() ? t.narrow(0, first * per, (last - first) * per) : t;
-  };
-  TaskBatch out = batch;
-  out.tokens = rows(batch.tokens, batch.group);
-  out.targets = rows(batch.targets, batch.group);
-  out.keep = rows(batch.keep, batch.group);
-  out.segments = rows(batch.segments, batch.group);
-  out.source = rows(batch.source, 1);
-  out.source_keep = rows(batch.source_keep, 1);
-  out.labels = rows(batch.labels, 1);
-  out.choice_keep = rows(batch.choice_keep, 1);
-  // Real tokens of this share: padding is not counted.
-  int64_t count = out.keep.defined() ? out.keep.sum().item<int64_t>() : out.tokens.numel();
-  if (out.source.defined()) {
-    count = (out.source_keep.defined() ? out.source_keep.sum().item<int64_t>() : out.source.numel()) +
-            (out.targets.defined() ? out.targets.ne(kIgnore).sum().item<int64_t>() : 0);
-  }
-  out.tokens_count = count;
-  return out;
 }
 
 }  // namespace qkv

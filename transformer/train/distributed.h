@@ -3,7 +3,8 @@
 // torchrun and Slurm-style launchers set: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT (and GLOO_SOCKET_IFNAME to pick an interface). Without them training
 // runs as one process. train.batch_size stays the global batch: each rank takes its contiguous
-// share of every batch, so the data order, and the step, do not depend on the number of ranks.
+// share of every batch (train/step.h), so the data order, and the step, do not depend on the
+// number of ranks.
 #pragma once
 
 #include <torch/torch.h>
@@ -34,9 +35,10 @@ class Distributed {
   bool active() const { return world_ > 1; }
   bool leader() const { return rank_ == 0; }
 
-  // Averages the gradients of `params` over the ranks, in buckets of about 25 MB; a parameter
-  // without a gradient counts as zeros, so every rank reduces the same buckets.
-  void average_gradients(const std::vector<torch::Tensor>& params) const;
+  // Sums the gradients of `params` over the ranks (each rank's loss is already divided by the
+  // whole batch's counts), in buckets of about 25 MB; a parameter without a gradient counts as
+  // zeros, so every rank reduces the same buckets.
+  void sum_gradients(const std::vector<torch::Tensor>& params) const;
   // Sum and maximum of a value over the ranks.
   double sum(double value) const;
   double max(double value) const;
@@ -49,8 +51,5 @@ class Distributed {
   int64_t rank_ = 0, world_ = 1, local_world_ = 1;
   std::unique_ptr<Group> group_;
 };
-
-// This rank's rows of a batch (every rank's share differs by at most one example).
-TaskBatch shard_batch(const TaskBatch& batch, int64_t rank, int64_t world);
 
 }  // namespace qkv

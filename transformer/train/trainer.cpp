@@ -63,10 +63,9 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser
   return x ^ (x >> 31);
 }
 
-// The random state of a step (dropout): a function of the seed, the step and the rank.
-void seed_step(int64_t seed, int64_t step, int64_t rank) {
-  torch::manual_seed(mix(mix(uint64_t(seed)) ^ mix(uint64_t(step) * 1000003ULL + uint64_t(rank))));
-}
+// The random state of a step (dropout): a function of the seed and the step alone, the same on
+// every rank and for every micro-batch (train_step hashes each element's index in the whole batch).
+uint64_t step_seed(int64_t seed, int64_t step) { return mix(mix(uint64_t(seed)) ^ mix(uint64_t(step) * 1000003ULL)); }
 
 // loss, then the task's headline metrics when it reports them.
 std::string summarize(const Metrics& metrics) {
@@ -92,28 +91,33 @@ namespace {
 // What a checkpoint carries besides the weights and the optimizer, read and written in one place:
 // with it a resumed run continues bit for bit and logs what an uninterrupted one would.
 struct TrainerState {
-  int64_t step = 0, data_position = 0;
-  // The loss logged every log_every steps averages over the interval; a checkpoint carries the
-  // part of the interval already run.
-  double interval_loss = 0;
+  int64_t step = 0;
+  int64_t data_position = 0;  // the next training batch
+  // The loss and gradient norm logged every log_every steps average over the interval; a
+  // checkpoint carries the part of the interval already run.
+  double interval_loss = 0, interval_grad_norm = 0;
   int64_t interval_steps = 0;
   double best_value = std::nan("");  // train.select_metric's best so far
   int64_t best_step = -1, stale_evals = 0, nan_in_row = 0, nan_skipped = 0;
   bool stopped_early = false;
 
   nlohmann::json to_json(int64_t seed, int64_t world) const {
-    nlohmann::json j{{"step", step},           {"data_position", data_position}, {"seed", seed},
-                     {"world_size", world},    {"interval_loss", interval_loss}, {"interval_steps", interval_steps},
+    nlohmann::json j{{"step", step},           {"data_position", data_position}, {"data_unit", "batch"},
+                     {"seed", seed},           {"world_size", world},            {"interval_loss", interval_loss},
+                     {"interval_grad_norm", interval_grad_norm},                 {"interval_steps", interval_steps},
                      {"best_step", best_step}, {"stale_evals", stale_evals},     {"nan_in_row", nan_in_row},
                      {"nan_skipped", nan_skipped}, {"stopped_early", stopped_early}};
     if (std::isfinite(best_value)) j["best_value"] = best_value;
     return j;
   }
-  static TrainerState from_json(const nlohmann::json& j) {
+  static TrainerState from_json(const nlohmann::json& j, int64_t accumulate) {
     TrainerState s;
     s.step = j.at("step").get<int64_t>();
     s.data_position = j.at("data_position").get<int64_t>();
+    // Checkpoints before the data_unit key counted micro-batches (accumulate per step).
+    if (!j.contains("data_unit")) s.data_position /= accumulate;
     s.interval_loss = j.value("interval_loss", 0.0);
+    s.interval_grad_norm = j.value("interval_grad_norm", 0.0);
     s.interval_steps = j.value("interval_steps", int64_t(0));
     if (j.contains("best_value") && j["best_value"].is_number()) s.best_value = j["best_value"].get<double>();
     s.best_step = j.value("best_step", int64_t(-1));
@@ -130,7 +134,7 @@ class Trainer {
  public:
   Trainer(const Experiment& e, Model& model, Task& task, const Tokenizer& tokenizer, const TrainOptions& options)
       : e_(e), t_(e.train), model_(model), task_(task), tokenizer_(tokenizer), options_(options), dist_(options.distributed),
-        leader_(!dist_ || dist_->leader()), rank_(dist_ ? dist_->rank() : 0), world_(dist_ ? dist_->world() : 1),
+        leader_(!dist_ || dist_->leader()), world_(dist_ ? dist_->world() : 1),
         store_(e.output, t_.keep_checkpoints), best_store_(e.output, 1, "best", ""),
         optimizer_(make_optimizer(model, t_, options.head, &first_head_group_)), progress_(t_.steps, options.quiet || !leader_),
         track_best_(is_labelled(e.task.kind) || !t_.select_metric.empty() || t_.patience > 0),
@@ -143,10 +147,9 @@ class Trainer {
     const auto wall_start = Clock::now();
     if (options_.resume) resume();
     open_log();
-    const int64_t micro = t_.batch_size / t_.accumulate;
-    if (micro < world_) {
+    if (t_.batch_size / t_.accumulate < world_) {
       throw InputError(fmt::format("{}: train.batch_size: {} examples per micro-batch cannot be shared by {} ranks",
-                                   e_.source_file, micro, world_));
+                                   e_.source_file, t_.batch_size / t_.accumulate, world_));
     }
     const int64_t last = options_.stop_at >= 0 ? std::min(options_.stop_at, t_.steps) : t_.steps;
     model_->train();
@@ -159,7 +162,7 @@ class Trainer {
         stop_on_signal(stop, saved_step);
         break;
       }
-      step(micro, last);
+      step();
       if (state_.step % t_.log_every == 0 || state_.step == t_.steps) log_interval(last);
       const bool improved = evaluate();
       if (improved) save_best();
@@ -186,7 +189,7 @@ class Trainer {
     for (const auto& s : skipped) progress_.message(fmt::format("skipping checkpoint {}", s));
     if (!newest) return;
     const auto saved = load_checkpoint(*newest, model_, optimizer_.get(), tokenizer_.checksum());
-    state_ = TrainerState::from_json(saved);
+    state_ = TrainerState::from_json(saved, t_.accumulate);
     progress_.message(fmt::format("resuming from {} (step {})", *newest, state_.step));
     const int64_t saved_world = saved.value("world_size", int64_t(1));
     if (saved_world != world_) {
@@ -223,16 +226,15 @@ class Trainer {
     result_.signal = stop;
   }
 
-  void step(int64_t micro, int64_t last) {
+  void step() {
     const auto step_start = Clock::now();
     lr_ = learning_rate(t_, state_.step);
     const double head_lr = t_.head_lr > 0 ? t_.head_lr * (t_.lr > 0 ? lr_ / t_.lr : 0.0) : lr_;
     set_learning_rate(*optimizer_, lr_, head_lr, first_head_group_);
-    seed_step(e_.seed, state_.step, rank_);
     int64_t step_tokens = 0;
-    const StepOutcome outcome =
-        train_step(model_, task_, *optimizer_, t_, params_, state_.data_position, micro, &step_tokens, dist_);
-    state_.data_position += t_.accumulate;
+    const StepOutcome outcome = train_step(model_, task_, *optimizer_, t_, params_, state_.data_position,
+                                           step_seed(e_.seed, state_.step), &step_tokens, dist_);
+    ++state_.data_position;
     interval_tokens_ += step_tokens;
     trained_tokens_ += step_tokens;
     ++state_.step;
@@ -242,6 +244,7 @@ class Trainer {
     ++timed_steps_;
     if (outcome.applied) {
       state_.interval_loss += outcome.loss;
+      state_.interval_grad_norm += outcome.grad_norm;
       ++state_.interval_steps;
       state_.nan_in_row = 0;
     } else {
@@ -270,13 +273,15 @@ class Trainer {
   void log_interval(int64_t last) {
     const double rate = double(interval_tokens_) / std::max(interval_seconds_, 1e-9);
     const double eta = interval_seconds_ / double(timed_steps_) * double(last - state_.step);
-    const double mean_loss = state_.interval_steps > 0 ? state_.interval_loss / double(state_.interval_steps) : std::nan("");
+    const double steps = double(state_.interval_steps);
+    const double mean_loss = steps > 0 ? state_.interval_loss / steps : std::nan("");
     progress_.update(state_.step, mean_loss, lr_, rate, eta);
     // An interval whose every step was skipped (non-finite) has no loss to log.
     if (leader_ && state_.interval_steps > 0) {
-      log_.write(state_.step, "train", {{"loss", mean_loss}}, {{"lr", lr_}, {"tokens_per_s", rate}});
+      log_.write(state_.step, "train", {{"loss", mean_loss}},
+                 {{"grad_norm", state_.interval_grad_norm / steps}, {"lr", lr_}, {"tokens_per_s", rate}});
     }
-    interval_seconds_ = state_.interval_loss = 0;
+    interval_seconds_ = state_.interval_loss = state_.interval_grad_norm = 0;
     interval_tokens_ = state_.interval_steps = timed_steps_ = 0;
   }
 
@@ -321,7 +326,7 @@ class Trainer {
   const TrainOptions& options_;
   const Distributed* dist_;
   const bool leader_;  // rank 0 logs, evaluates and writes checkpoints
-  const int64_t rank_, world_;
+  const int64_t world_;
   CheckpointStore store_, best_store_;  // the best checkpoint by train.select_metric lives in its own store
   size_t first_head_group_ = 0;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
