@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qkv needs (see third_party/README.md). Quiet when all are present.
-# --bench also installs what scripts/bench.sh needs (Debian's PyTorch for the Python reference).
+# --bench also installs what the benchmarks need: Debian's PyTorch for the Python reference
+# (scripts/bench.sh) and Python SentencePiece, the peer of scripts/bench_data.sh.
 set -euo pipefail
 
 packages=(
@@ -11,12 +12,13 @@ packages=(
   libyaml-cpp-dev                    # experiment files
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libicu-dev                         # Unicode classes and case mapping
+  zlib1g-dev libzstd-dev             # gzip and Zstandard corpora
   catch2                             # tests (Catch2 v2)
   diatheke sword-text-web sword-text-kjv sword-text-sparv  # Bible texts: English corpus, paraphrases, Spanish-English
   python3-matplotlib                 # sweep plots (scripts/plot_sweep.py)
 )
 
-if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-yaml); fi
+if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-yaml python3-sentencepiece); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -107,13 +107,14 @@ TEST_CASE("sentence objectives: next draws b from elsewhere, order swaps, half t
   std::vector<TextPair> split;
   for (int i = 0; i < 200; ++i) split.push_back({{i}, {1000 + i}});
   split[7].b.clear();  // a single segment: no label
+  const PairSplit pairs(split);
   for (auto objective : {SentenceObjective::kNext, SentenceObjective::kOrder}) {
     std::mt19937_64 rng(5);
     int ones = 0, zeros = 0;
     for (int round = 0; round < 10; ++round)
       for (size_t row = 0; row < split.size(); ++row) {
         TextPair pair;
-        const int64_t label = sentence_pair(row, split, objective, rng, pair);
+        const int64_t label = sentence_pair(row, pairs, objective, rng, pair);
         CAPTURE(row, label);
         if (row == 7) {
           CHECK(label == kIgnore);
@@ -144,6 +145,6 @@ TEST_CASE("sentence objectives: next draws b from elsewhere, order swaps, half t
   }
   std::mt19937_64 rng(5);
   TextPair pair;
-  CHECK(sentence_pair(3, split, SentenceObjective::kNone, rng, pair) == kIgnore);
+  CHECK(sentence_pair(3, pairs, SentenceObjective::kNone, rng, pair) == kIgnore);
   CHECK((pair.a == split[3].a && pair.b == split[3].b));
 }

@@ -81,6 +81,7 @@ Experiment experiment(const Setup& s, double dropout, const test::ScratchDir& di
     e.model.num_classes = s.kind == TaskKind::kClassify ? 2 : s.kind == TaskKind::kTranslate ? 0 : 1;
   }
   e.data.train = path;
+  e.data.cache = dir / "cache";
   return e;
 }
 

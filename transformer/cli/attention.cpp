@@ -92,6 +92,7 @@ void write_mass(const Experiment& e, const Invocation& in, Model& model, const T
                 const fs::path& out) {
   if (e.task.kind != TaskKind::kCausalLm) throw InputError(fmt::format("{}: --mass applies to causal_lm experiments", e.source_file));
   CausalLmTask task(e);
+  prepare_corpora(e, tokenizer);  // with --rebuild-data: encoded again first
   task.prepare(e, tokenizer, /*need_train=*/false);
   const std::string split_name = in.text("--split", "valid");
   const Split split = split_name == "test" ? Split::kTest : Split::kValid;

@@ -20,6 +20,8 @@ constexpr OptionKind kFlag = OptionKind::kFlag, kText = OptionKind::kText, kInte
 bool always(const Invocation&) { return true; }
 bool never(const Invocation&) { return false; }
 const OptionSpec kCheckpoint{"--checkpoint", kText, "checkpoint directory, or best (default the newest)"};
+const OptionSpec kRebuildData{"--rebuild-data", kFlag,
+                              "encode the corpus's token shards again, though prepared (after its sources or tokenizer changed)"};
 
 std::vector<Command> build_table() {
   return {
@@ -27,14 +29,20 @@ std::vector<Command> build_table() {
        {{"--resume", kFlag, "continue from the newest complete checkpoint of the run"},
         {"--stop-at", kInteger, "save a checkpoint and stop after this step (resume later)", 0},
         {"-q,--quiet", kFlag, "no progress line"},
-        {"--nproc", kInteger, "data parallel: start N local workers (ranks) that share each batch", 1, 1024}},
+        {"--nproc", kInteger, "data parallel: start N local workers (ranks) that share each batch", 1, 1024},
+        kRebuildData},
        always},
+      {"prepare",
+       "encode a causal_lm or masked_lm corpus into token shards (data.cache) on train.threads cores; every command "
+       "reading it does this first when needed",
+       true, {{"-q,--quiet", kFlag, "no progress line"}, kRebuildData}, always},
       {"eval", "evaluate the newest checkpoint on a split; prints a JSON line", true,
        {kCheckpoint,
         {"--split", kText, "valid or test", -1e300, 1e300, "valid"},
         {"--lengths", kIntegers,
          "context lengths to evaluate at, e.g. 128,256,512: perplexity per length, and loss per position in "
-         "runs/NAME/eval/loss_by_position-SPLIT.csv"}},
+         "runs/NAME/eval/loss_by_position-SPLIT.csv"},
+        kRebuildData},
        always},
       {"generate", "continue a prompt (--prompt, or each line of standard input)", true,
        {{"--checkpoint", kText, "checkpoint directory instead of the newest"},
@@ -69,7 +77,8 @@ std::vector<Command> build_table() {
         {"--lengths", kIntegers, "context lengths for --mass (default train.seq_len)"},
         {"--split", kText, "valid or test", -1e300, 1e300, "valid"},
         {"--out", kText, "output directory (default runs/NAME/attention)"},
-        {"--no-plots", kFlag, "CSV only, no PNG"}},
+        {"--no-plots", kFlag, "CSV only, no PNG"},
+        kRebuildData},
        [](const Invocation& in) { return in.flag("--mass"); }},
       {"predict", "one prediction per example of a file in the experiment's data format (classify, pair, choice)", true,
        {{"--input", kText, "file to predict (default data.test, else data.valid)"},

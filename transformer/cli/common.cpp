@@ -9,10 +9,12 @@
 #include <fmt/format.h>
 
 #include "transformer/core/device.h"
+#include "transformer/data/corpus.h"
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
 #include "transformer/data/parallel.h"
 #include "transformer/util/errors.h"
+#include "transformer/util/expand_paths.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/util/atomic_file.h"
@@ -29,7 +31,23 @@ LoadedExperiment load(const Invocation& in) {
   const torch::Device device = resolve_device(loaded.experiment.train.device, &problem);
   if (!problem.empty()) throw InputError(fmt::format("{}: train.device: {}", loaded.sources.locate("train.device"), problem));
   set_compute_device(device);
+  CorpusOptions& corpus = corpus_defaults();  // how corpora are prepared when a command needs them
+  corpus.rebuild = in.flag("--rebuild-data");
+  corpus.threads = loaded.experiment.train.threads;
+  corpus.quiet = in.flag("--quiet");
   return loaded;
+}
+
+void prepare_corpora(const Experiment& e, const Tokenizer& tokenizer) {
+  if (!reads_corpus(e.task.kind, e.data.format, e.data.columns.text)) return;
+  for (const char* split : {"train", "valid", "test"}) {
+    if (!corpus_has_split(e.data, split)) continue;
+    CorpusOptions options = corpus_defaults();
+    // valid held out of train was prepared with it
+    if (std::string(split) == "valid" && e.data.valid.empty()) options.rebuild = false;
+    open_corpus(e.data, e.seed, split, tokenizer, options);
+  }
+  corpus_defaults().rebuild = false;  // done: the commands' tasks open what is now there
 }
 
 std::string tokenizer_path(const Experiment& e) {
@@ -41,19 +59,29 @@ namespace {
 
 enum class Side { kBoth, kSource, kTarget };
 
-// The text a tokenizer for the experiment learns from: data.train itself for plain text, else
-// every text field of its examples (one side of sentence pairs for separate translation
-// vocabularies) written one per line to `scratch`.
+// The text a tokenizer for the experiment learns from: a corpus's one plain-text file itself, a
+// sample of tokenizer.max_sentences lines of any other corpus (files, folders, compressed, JSON
+// Lines: memory bounded by the sample), else every text field of its examples (one side of
+// sentence pairs for separate translation vocabularies), written one per line to `scratch`.
 std::string tokenizer_training_text(const Experiment& e, const std::string& scratch, Side side) {
-  if (e.data.format == DataFormat::kText) return e.data.train;
+  if (reads_corpus(e.task.kind, e.data.format, e.data.columns.text)) {
+    const auto& items = e.data.train.items;
+    const std::string& only = e.data.train.single();
+    const bool plain_file = e.data.format == DataFormat::kText && items.size() == 1 && !is_glob(only) &&
+                            fs::is_regular_file(only) && only.size() > 4 && only.substr(only.size() - 3) != ".gz" &&
+                            only.substr(only.size() - 4) != ".zst";
+    if (plain_file) return only;  // SentencePiece samples tokenizer.max_sentences of its lines itself
+    write_line_sample(e.data, "train", e.tokenizer.max_sentences, uint64_t(e.seed), scratch);
+    return scratch;
+  }
   std::string text;
   if (e.task.kind == TaskKind::kTranslate) {
-    for (const auto& pair : read_pairs(e.data.train, e.data, e.task)) {
+    for (const auto& pair : read_pairs(e.data.train.single(), e.data, e.task)) {
       if (side != Side::kTarget) text += pair.source + "\n";
       if (side != Side::kSource) text += pair.target + "\n";
     }
   } else {
-    for (const auto& ex : read_examples(e.data.train, e.data, e.task, /*require_labels=*/false).examples) {
+    for (const auto& ex : read_examples(e.data.train.single(), e.data, e.task, /*require_labels=*/false).examples) {
       for (const std::string* field : {&ex.text, &ex.text_b})
         if (!field->empty()) text += *field + "\n";
       for (const auto& choice : ex.choices) text += choice + "\n";
@@ -73,7 +101,7 @@ Tokenizer ensure_one(const Experiment& e, const std::string& path, Side side, bo
     }
     const std::string scratch = path + ".text.tmp";
     const std::string text = tokenizer_training_text(e, scratch, side);
-    if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train, path);
+    if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train.joined(), path);
     Tokenizer::train(text, path, e.tokenizer, uint64_t(e.seed));
     std::error_code ec;
     fs::remove(scratch, ec);
@@ -163,7 +191,7 @@ std::string find_checkpoint(const Experiment& e, const std::string& explicit_pat
 }  // namespace
 
 TrainedModel open_trained_model(const Experiment& e, const std::string& checkpoint_arg) {
-  TrainedModel trained{run_tokenizer(e)};
+  TrainedModel trained{run_tokenizer(e), nullptr, {}, 0, {}};
   trained.model = build_model(e, trained.tokenizer);
   const std::string checksum = trained.tokenizer.checksum();
   if (checkpoint_arg.empty() && e.train.average_last > 1) {

@@ -18,6 +18,9 @@ namespace qkv::cli {
 // The experiment of a command line with its overrides, its data checked when the verb reads it
 // (the command table's needs_data), and the compute device set from train.device.
 LoadedExperiment load(const Invocation& in);
+// Prepares (when missing) the token shards of every split of a language-modelling corpus, so that
+// ranks and later steps only open them.
+void prepare_corpora(const Experiment& experiment, const Tokenizer& tokenizer);
 // The experiment's tokenizer file: tokenizer.model, else init_from's.
 std::string tokenizer_path(const Experiment& experiment);
 // The experiment's tokenizer, trained on data.train first when its model file is missing.

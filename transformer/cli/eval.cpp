@@ -82,6 +82,7 @@ int run_eval(const Invocation& in) {
   }
   TrainedModel trained = open_trained_model(e, in.text("--checkpoint"));
   auto task = make_task(e);
+  prepare_corpora(e, trained.tokenizer);  // with --rebuild-data: encoded again first
   task->prepare(e, trained.tokenizer, /*need_train=*/false);
   if (!task->has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, split_name));
   torch::NoGradGuard no_grad;

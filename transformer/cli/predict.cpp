@@ -24,7 +24,7 @@ int run_predict(const Invocation& in) {
     throw InputError(fmt::format("{}: task.kind: qkv predict applies to classify, pair and choice, not {}", e.source_file,
                                  choice_name(task_choices(), e.task.kind)));
   }
-  const std::string input = in.text("--input", !e.data.test.empty() ? e.data.test : e.data.valid);
+  const std::string input = in.text("--input", !e.data.test.empty() ? e.data.test.single() : e.data.valid.single());
   if (input.empty()) throw InputError(fmt::format("{}: give --input FILE (the experiment has no data.test or data.valid)", e.source_file));
   set_threads(e.train.threads);
   const ExampleFile file = read_examples(input, e.data, e.task, /*require_labels=*/false);

@@ -12,6 +12,7 @@
 #include "transformer/analysis/estimates.h"
 #include "transformer/cli/common.h"
 #include "transformer/cli/launch.h"
+#include "transformer/data/corpus.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/checkpoint.h"
 #include "transformer/train/distributed.h"
@@ -45,13 +46,18 @@ bool already_finished(const Experiment& e, int64_t stop_at) {
   return false;
 }
 
-// The run's tokenizer: a resumed run keeps the one it was trained with; rank 0 trains a missing one first.
+// The run's tokenizer: a resumed run keeps the one it was trained with; rank 0 trains a missing one
+// and prepares missing token shards first, and the other ranks then open them.
 Tokenizer tokenizer_for_run(const Experiment& e, bool resume, bool quiet, const Distributed& dist) {
   const bool has_run_tokenizer = std::filesystem::exists(std::filesystem::path(e.output) / "tokenizer.model");
   auto open = [&] { return resume && has_run_tokenizer ? run_tokenizer(e) : ensure_tokenizer(e, quiet || !dist.leader()); };
   std::optional<Tokenizer> leader;
-  if (dist.leader()) leader = open();
+  if (dist.leader()) {
+    leader = open();
+    prepare_corpora(e, *leader);
+  }
   dist.barrier();
+  corpus_defaults().rebuild = false;  // rank 0 rebuilt them, if asked
   return leader ? *leader : open();
 }
 

@@ -51,6 +51,10 @@ const Choices<OnError>& on_error_choices() {
   static const Choices<OnError> c{{"strict", OnError::kStrict}, {"skip", OnError::kSkip}};
   return c;
 }
+const Choices<Documents>& documents_choices() {
+  static const Choices<Documents> c{{"line", Documents::kLine}, {"paragraph", Documents::kParagraph}, {"file", Documents::kFile}};
+  return c;
+}
 const Choices<NanPolicy>& nan_policy_choices() {
   static const Choices<NanPolicy> c{{"halt", NanPolicy::kHalt}, {"skip", NanPolicy::kSkip}};
   return c;
@@ -144,6 +148,8 @@ bool data_option_applies(DataFormat f, const std::string& key) {
   if (key == "columns") return table || f == DataFormat::kJsonl;
   if (key == "header") return table;
   if (key == "source" || key == "target") return f == DataFormat::kParallel;
+  if (key == "documents") return f == DataFormat::kText || f == DataFormat::kJsonl;
+  if (key == "text_field") return f == DataFormat::kJsonl;
   return true;
 }
 
@@ -157,6 +163,11 @@ std::string data_option_owners(const std::string& key) {
 std::vector<std::string> split_files(const DataConfig& data, const std::string& path) {
   if (data.format == DataFormat::kParallel) return {path + "." + data.source, path + "." + data.target};
   return {path};
+}
+
+bool reads_corpus(TaskKind kind, DataFormat format, const std::string& columns_text) {
+  if (kind != TaskKind::kCausalLm && kind != TaskKind::kMaskedLm) return false;
+  return format == DataFormat::kText || (format == DataFormat::kJsonl && columns_text.empty());
 }
 
 std::vector<std::string> task_metric_names(const TaskConfig& task) {

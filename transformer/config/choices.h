@@ -40,6 +40,8 @@ enum class DataFormat {
   kSnli, kTsv, kCsv, kJsonl, kParallel
 };
 enum class OnError { kStrict, kSkip };  // bad data lines: stop at the first, or drop and count
+// What a document of a language-modelling corpus is: a line, lines up to a blank line, a file.
+enum class Documents { kLine, kParagraph, kFile };
 enum class NanPolicy { kHalt, kSkip };  // a non-finite loss or gradient: stop, or skip the step
 enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
@@ -57,6 +59,7 @@ const Choices<PairOrder>& pair_order_choices();
 const Choices<SentenceObjective>& sentence_objective_choices();
 const Choices<DataFormat>& data_format_choices();
 const Choices<OnError>& on_error_choices();
+const Choices<Documents>& documents_choices();
 const Choices<NanPolicy>& nan_policy_choices();
 const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();

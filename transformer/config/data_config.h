@@ -9,6 +9,29 @@
 
 namespace qkv {
 
+// A split's sources, as a YAML string or a list: files, folders (every file below, in path order)
+// or globs. Language-modelling corpora read them all; the other formats read one file.
+struct Paths {
+  std::vector<std::string> items;
+  Paths() = default;
+  Paths(std::string one) {  // NOLINT: a single path reads as one
+    if (!one.empty()) items.push_back(std::move(one));
+  }
+  Paths(const char* one) : Paths(std::string(one)) {}  // NOLINT
+  bool empty() const { return items.empty(); }
+  // The path of the formats that read one file; "" when none.
+  const std::string& single() const {
+    static const std::string none;
+    return items.empty() ? none : items.front();
+  }
+  std::string joined() const {  // "a.txt, b/*.jsonl.zst"
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+  }
+  bool operator==(const Paths& other) const { return items == other.items; }
+};
+
 // Label names of a format's label column in class order (the GLUE tasks, SNLI); empty otherwise.
 std::vector<std::string> default_labels(DataFormat format);
 
@@ -28,7 +51,7 @@ struct ColumnsConfig {
 };
 
 struct DataConfig {
-  std::string train, valid, test;
+  Paths train, valid, test;
   DataFormat format = DataFormat::kText;
   ColumnsConfig columns;
   bool header = true;             // tsv, csv: the first line names the columns
@@ -37,6 +60,11 @@ struct DataConfig {
   double max_skipped = 0.01;      // skip: most lines of a file that may be dropped, as a fraction
   int64_t max_line_bytes = 1 << 20;
   int64_t train_examples = 0;     // labelled tasks: train on a fixed random subset this large; 0: all
+  // Language-modelling corpora (causal_lm, masked_lm), encoded once into token shards.
+  Documents documents = Documents::kLine;
+  std::string text_field = "text";       // jsonl: the field holding a document's text
+  double valid_fraction = 0.0;           // without data.valid: documents held out for validation
+  std::string cache = "data/cache/tokens";  // where prepared token shards live
 
   template <class V>
   void visit(V& v) {
@@ -53,6 +81,12 @@ struct DataConfig {
     v.choice("on_error", on_error, on_error_choices(), Spec().doc("strict|skip: stop at a bad line, or drop and count"));
     v.field("max_skipped", max_skipped, Spec().range(0.0, 1.0).doc("skip: largest fraction of a file's lines dropped"));
     v.field("max_line_bytes", max_line_bytes, Spec().range(16, 1 << 30).doc("longer lines are errors"));
+    v.choice("documents", documents, documents_choices(),
+             Spec().doc("text, jsonl corpora: line|paragraph|file: a document is a line, lines up to a blank line, or a file"));
+    v.field("text_field", text_field, Spec().doc("jsonl corpora: the field of a document's text"));
+    v.field("valid_fraction", valid_fraction,
+            Spec().range(0.0, 0.5).doc("without data.valid: the fraction of documents held out, chosen from the seed"));
+    v.path("cache", cache, Spec().doc("where token shards are prepared (one folder per corpus and tokenizer)"));
     v.field("train_examples", train_examples,
             Spec().range(0, int64_t(1) << 40).doc("labelled tasks: train on a fixed random subset of this many examples "
                                                   "(the same subset for every seed); 0: all"));

@@ -136,6 +136,7 @@ class Reader {
   }
 
   void path(const char* key, std::string& value, const Spec& spec) { field(key, value, spec); }
+  void path(const char* key, Paths& value, const Spec& spec) { field(key, value, spec); }
 
   template <class E>
   void choice(const char* key, E& value, const Choices<E>& choices, const Spec& spec) {
@@ -251,6 +252,23 @@ class Reader {
         fail(where(dotted, node[i]), fmt::format("{}[{}]", dotted, i), fmt::format("expected a string, found {}", describe(node[i])));
       }
       value.push_back(node[i].Scalar());
+    }
+  }
+
+  // A path, or a list of paths: files, folders or globs.
+  void read(const YAML::Node& node, Paths& value, const Spec& spec, const std::string& dotted) {
+    value = Paths();
+    if (node.IsNull()) return;
+    if (node.IsScalar()) {
+      value = Paths(node.Scalar());
+      return;
+    }
+    if (!node.IsSequence()) fail(where(dotted, node), dotted, fmt::format("expected a path or a list of paths, found {}", describe(node)));
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar() || node[i].Scalar().empty()) {
+        fail(where(dotted, node[i]), fmt::format("{}[{}]", dotted, i), fmt::format("expected a path, found {}", describe(node[i])));
+      }
+      value.items.push_back(node[i].Scalar());
     }
   }
 

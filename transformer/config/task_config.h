@@ -83,6 +83,11 @@ inline int64_t synthetic_positions(TaskKind kind, Family family, int64_t n) {
   return family == Family::kSeq2Seq ? std::max(in, out) + 1 : in + out + 2;
 }
 
+// Whether the task reads a language-modelling corpus through token shards (data/corpus.h):
+// causal_lm and masked_lm on plain text, or on JSON Lines documents (data.text_field) when no
+// columns name a sentence pair.
+bool reads_corpus(TaskKind kind, DataFormat format, const std::string& columns_text);
+
 // Names of the metrics a task reports, "loss" first; and the one that picks the best checkpoint
 // unless train.select_metric names another.
 std::vector<std::string> task_metric_names(const TaskConfig& task);

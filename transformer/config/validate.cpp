@@ -10,6 +10,7 @@
 
 #include "transformer/config/experiment.h"
 #include "transformer/util/errors.h"
+#include "transformer/util/expand_paths.h"
 
 namespace qkv {
 
@@ -108,10 +109,11 @@ void validate_data(const Experiment& e, const Rules& rules) {
   const char* task_name = choice_name(task_choices(), task.kind);
   const char* format_name = choice_name(data_format_choices(), d.format);
   const bool table = d.format == DataFormat::kTsv || d.format == DataFormat::kCsv;
-  const bool generic = table || d.format == DataFormat::kJsonl;
+  const bool corpus = reads_corpus(task.kind, d.format, d.columns.text);
+  const bool generic = (table || d.format == DataFormat::kJsonl) && !corpus;
   const bool glue_single = d.format == DataFormat::kGlueCola || d.format == DataFormat::kGlueSst2;
   const bool glue_pair = is_glue(d.format) && !glue_single;
-  for (const char* key : {"columns", "header", "source", "target"}) {
+  for (const char* key : {"columns", "header", "source", "target", "documents", "text_field"}) {
     const std::string dotted = std::string("data.") + key;
     rules.require(!rules.given(dotted) || data_option_applies(d.format, key), dotted,
                   fmt::format("applies to format {} only, but the format is {}", data_option_owners(key), format_name));
@@ -119,11 +121,25 @@ void validate_data(const Experiment& e, const Rules& rules) {
   rules.require(d.train_examples == 0 || is_labelled(task.kind), "data.train_examples",
                 fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
   if (is_synthetic(task.kind)) return;
+  for (const char* key : {"documents", "text_field", "valid_fraction"}) {
+    const std::string dotted = std::string("data.") + key;
+    rules.require(!rules.given(dotted) || corpus, dotted,
+                  "applies to language-modelling corpora (causal_lm, masked_lm on text or jsonl documents)");
+  }
+  rules.require(d.valid_fraction == 0 || d.valid.empty(), "data.valid_fraction",
+                "holds documents out of data.train for validation; data.valid is set already");
+  for (const auto& [key, paths] : {std::pair<const char*, const Paths*>{"data.train", &d.train}, {"data.valid", &d.valid},
+                                   {"data.test", &d.test}}) {
+    rules.require(corpus || paths->items.size() <= 1, key,
+                  fmt::format("format {} reads one file; {} paths given (corpora for causal_lm and masked_lm take several)",
+                              format_name, paths->items.size()));
+  }
 
   switch (task.kind) {
     case TaskKind::kCausalLm:
-      rules.require(d.format == DataFormat::kText, "data.format",
-                    fmt::format("causal_lm reads plain text (format text), found {}", format_name));
+      rules.require(corpus, "data.format",
+                    fmt::format("causal_lm reads plain text (format text) or JSON Lines documents (format jsonl), found {}",
+                                format_name));
       break;
     case TaskKind::kMaskedLm:
       rules.require(d.format != DataFormat::kParallel, "data.format", "masked_lm reads text or sentence pairs, not parallel files");
@@ -317,12 +333,19 @@ void validate_train(const Experiment& e, const Rules& rules) {
   }
 }
 
-// The files the experiment names exist (when the command reads them).
+// The files the experiment names exist (when the command reads them): a corpus's files, folders
+// and globs name at least one file each; the other formats' paths are files.
 void validate_files(const Experiment& e, const Rules& rules) {
-  for (const auto& [key, path] : {std::pair<const char*, std::string>{"data.train", e.data.train},
-                                  {"data.valid", e.data.valid}, {"data.test", e.data.test}}) {
-    if (path.empty()) continue;
-    for (const auto& file : split_files(e.data, path)) {
+  const bool corpus = reads_corpus(e.task.kind, e.data.format, e.data.columns.text);
+  for (const auto& [key, paths] : {std::pair<const char*, const Paths*>{"data.train", &e.data.train},
+                                   {"data.valid", &e.data.valid}, {"data.test", &e.data.test}}) {
+    if (paths->empty()) continue;
+    if (corpus) {
+      const ExpandedPaths expanded = expand_paths(paths->items);
+      rules.require(expanded.problem.empty(), key, fmt::format("{} (scripts/prepare_data.sh builds the corpora)", expanded.problem));
+      continue;
+    }
+    for (const auto& file : split_files(e.data, paths->single())) {
       rules.require(std::filesystem::is_regular_file(file), key,
                     fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
     }

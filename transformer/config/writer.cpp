@@ -35,6 +35,17 @@ struct Writer {
     if (!skip(k)) key(k), out << YAML::DoubleQuoted << v;
   }
   void path(const char* k, std::string& v, const Spec& s) { field(k, v, s); }
+  void path(const char* k, Paths& v, const Spec&) {
+    if (skip(k)) return;
+    key(k);
+    if (v.items.size() <= 1) {
+      out << YAML::DoubleQuoted << v.single();
+      return;
+    }
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : v.items) out << YAML::DoubleQuoted << item;
+    out << YAML::EndSeq;
+  }
   void field(const char* k, std::vector<int64_t>& v, const Spec&) {
     if (skip(k)) return;
     key(k);

@@ -1,6 +1,9 @@
 // Checked line reading and the bad-line policy.
 #include "transformer/data/lines.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "transformer/util/errors.h"
@@ -35,20 +38,46 @@ size_t invalid_utf8_at(std::string_view s) {
 }
 
 LineReader::LineReader(const std::string& path, int64_t max_line_bytes)
-    : path_(path), in_(path, std::ios::binary), max_bytes_(max_line_bytes) {
-  if (!in_) throw InputError(fmt::format("{}: cannot open the data file", path));
+    : path_(path), stream_(std::make_unique<ByteStream>(path)), buffer_(1 << 16, '\0'), max_bytes_(max_line_bytes) {}
+
+// The next line without its '\n'; false when nothing is left (a last line without '\n' counts).
+// A line past max_bytes_ is kept only in part (its length in length_), so a file without line
+// ends cannot fill the memory.
+bool LineReader::getline(std::string& line) {
+  line.clear();
+  length_ = 0;
+  auto append = [&](const char* p, size_t n) {
+    length_ += int64_t(n);
+    const size_t room = size_t(std::max<int64_t>(0, max_bytes_ + 1 - int64_t(line.size())));
+    line.append(p, std::min(n, room));
+  };
+  for (;;) {
+    const char* start = buffer_.data() + begin_;
+    if (const void* nl = std::memchr(start, '\n', end_ - begin_)) {
+      const size_t n = size_t(static_cast<const char*>(nl) - start);
+      append(start, n);
+      begin_ += n + 1;
+      return true;
+    }
+    append(start, end_ - begin_);
+    begin_ = end_ = 0;
+    if (eof_) return length_ > 0;
+    const size_t got = stream_->read(buffer_.data(), buffer_.size());
+    if (got == 0) eof_ = true;
+    end_ = got;
+  }
 }
 
 bool LineReader::next(std::string& line, std::string* category, std::string* problem) {
   category->clear();
   problem->clear();
-  if (!std::getline(in_, line)) return false;
+  if (!getline(line)) return false;
   ++line_number_;
   if (line_number_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // byte-order mark
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (int64_t(line.size()) > max_bytes_) {
+  if (length_ > max_bytes_) {
     *category = "line too long";
-    *problem = fmt::format("{} bytes, longer than data.max_line_bytes = {}", line.size(), max_bytes_);
+    *problem = fmt::format("{} bytes, longer than data.max_line_bytes = {}", length_, max_bytes_);
     return true;
   }
   if (const size_t nul = line.find('\0'); nul != std::string::npos) {

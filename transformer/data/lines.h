@@ -6,19 +6,21 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "transformer/config/config.h"
+#include "transformer/data/byte_stream.h"
 
 namespace qkv {
 
 // Where the first invalid UTF-8 sequence starts (byte offset), or npos when the text is valid.
 size_t invalid_utf8_at(std::string_view text);
 
+// Lines of a file, compressed (.gz, .zst) or not.
 class LineReader {
  public:
   // InputError when the file cannot be opened.
@@ -28,10 +30,17 @@ class LineReader {
   bool next(std::string& line, std::string* category, std::string* problem);
   int64_t line_number() const { return line_number_; }  // 1-based, of the line last returned
   const std::string& path() const { return path_; }
+  int64_t file_offset() const { return stream_->file_offset(); }  // bytes of the file read so far
 
  private:
+  bool getline(std::string& line);
+
   std::string path_;
-  std::ifstream in_;
+  std::unique_ptr<ByteStream> stream_;
+  std::string buffer_;
+  size_t begin_ = 0, end_ = 0;  // unread bytes of buffer_
+  bool eof_ = false;
+  int64_t length_ = 0;  // of the line last read, in bytes
   int64_t max_bytes_;
   int64_t line_number_ = 0;
 };

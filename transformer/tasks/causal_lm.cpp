@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "transformer/core/device.h"
+#include "transformer/data/corpus.h"
 #include "transformer/util/errors.h"
 
 namespace qkv {
@@ -14,28 +15,38 @@ CausalLmTask::CausalLmTask(const Experiment& experiment)
     : seq_len_(experiment.train.seq_len), seed_(uint64_t(experiment.seed)) {}
 
 void CausalLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool need_train) {
-  if (need_train) train_ = BlockSampler(read_token_stream(e.data.train, tokenizer, e.data), seq_len_, seed_, true);
-  if (need_train && train_.num_blocks() == 0) {
-    throw InputError(fmt::format("{}: too short for one block of train.seq_len + 1 = {} tokens", e.data.train, seq_len_ + 1));
+  const CorpusOptions& options = corpus_defaults();
+  if (need_train) {
+    train_ = BlockSampler(TokenSource(open_corpus(e.data, e.seed, "train", tokenizer, options)), seq_len_, seed_, true);
+    if (train_.num_blocks() == 0) {
+      throw InputError(fmt::format("data.train {}: too short for one block of train.seq_len + 1 = {} tokens", e.data.train.joined(),
+                                   seq_len_ + 1));
+    }
   }
-  auto read_split = [&](const std::string& path) {
-    auto tokens = read_token_stream(path, tokenizer, e.data);
+  auto read_split = [&](const std::string& split) {
+    TokenSource tokens(open_corpus(e.data, e.seed, split, tokenizer, options));
     // Checked now, not when the first evaluation comes round after hours of training.
-    if (tokens.numel() < seq_len_ + 1) {
-      throw InputError(fmt::format("{}: {} tokens, too short for one block of train.seq_len + 1 = {}", path,
-                                   tokens.numel(), seq_len_ + 1));
+    if (tokens.size() < seq_len_ + 1) {
+      throw InputError(fmt::format("data.{}: {} tokens, too short for one block of train.seq_len + 1 = {}", split, tokens.size(),
+                                   seq_len_ + 1));
     }
     return tokens;
   };
-  if (!e.data.valid.empty()) valid_tokens_ = read_split(e.data.valid);
-  if (!e.data.test.empty()) test_tokens_ = read_split(e.data.test);
+  if (corpus_has_split(e.data, "valid")) valid_tokens_ = read_split("valid");
+  if (corpus_has_split(e.data, "test")) test_tokens_ = read_split("test");
+}
+
+const TokenSource& CausalLmTask::split_tokens(Split split) const {
+  const TokenSource& tokens = split == Split::kTest ? test_tokens_ : valid_tokens_;
+  TORCH_CHECK(split != Split::kTrain && tokens.size() > 0, "no ", split_name(split), " split in this experiment");
+  return tokens;
 }
 
 bool CausalLmTask::has_split(Split split) const {
   switch (split) {
     case Split::kTrain: return train_.num_blocks() > 0;
-    case Split::kValid: return valid_tokens_.defined();
-    case Split::kTest: return test_tokens_.defined();
+    case Split::kValid: return valid_tokens_.size() > 0;
+    case Split::kTest: return test_tokens_.size() > 0;
   }
   return false;
 }
@@ -77,9 +88,7 @@ torch::Tensor causal_lm_loss_per_position(Model& model, const torch::Tensor& blo
 }
 
 torch::Tensor CausalLmTask::split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const {
-  const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
-  TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
-  BlockSampler blocks(tokens, seq_len, 0, false);
+  BlockSampler blocks(split_tokens(split), seq_len, 0, false);
   if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
   return blocks.blocks(0, std::min(max_blocks, blocks.num_blocks())).to(compute_device());
 }
@@ -90,9 +99,7 @@ Metrics CausalLmTask::evaluate(Model& model, Split split, int64_t batch_size, in
 
 Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size,
                                   int64_t max_batches, std::vector<double>* loss_by_position) {
-  const torch::Tensor& tokens = split == Split::kTest ? test_tokens_ : split == Split::kValid ? valid_tokens_ : torch::Tensor();
-  TORCH_CHECK(tokens.defined(), "no ", split_name(split), " split in this experiment");
-  BlockSampler blocks(tokens, seq_len, 0, false);  // every block once, in order
+  BlockSampler blocks(split_tokens(split), seq_len, 0, false);  // every block once, in order
   if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
   torch::NoGradGuard no_grad;
   auto per_position = torch::zeros({seq_len}, torch::kFloat64);  // summed over blocks

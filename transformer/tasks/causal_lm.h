@@ -1,5 +1,5 @@
-// Causal language modelling: next-token cross-entropy over blocks of a plain-text corpus;
-// metrics loss (nats per token) and perplexity.
+// Causal language modelling: next-token cross-entropy over blocks of a corpus's token shards
+// (prepared on first use: data/corpus.h); metrics loss (nats per token) and perplexity.
 #pragma once
 
 #include "transformer/data/text_blocks.h"
@@ -26,10 +26,12 @@ class CausalLmTask : public Task {
   torch::Tensor split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const;
 
  private:
+  const TokenSource& split_tokens(Split split) const;
+
   int64_t seq_len_;
   uint64_t seed_;
   BlockSampler train_;
-  torch::Tensor valid_tokens_, test_tokens_;
+  TokenSource valid_tokens_, test_tokens_;  // memory-mapped shards (data/corpus.h)
 };
 
 // Mean next-token cross-entropy of a batch, computed in float32.

@@ -64,11 +64,11 @@ void ClassifyTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
     for (const auto& ex : file.examples) out.push_back(encode(ex));
   };
   if (need_train) {
-    load(Split::kTrain, e.data.train);
+    load(Split::kTrain, e.data.train.single());
     auto& train = examples_[int(Split::kTrain)];
     if (e.data.train_examples > int64_t(train.size())) {
       throw InputError(fmt::format("{}: data.train_examples: asks for {} examples, but {} holds {}", e.source_file,
-                                   e.data.train_examples, e.data.train, train.size()));
+                                   e.data.train_examples, e.data.train.single(), train.size()));
     }
     if (e.data.train_examples > 0) {
       // The first N of a permutation that depends on N alone, so every seed and every point of a
@@ -83,8 +83,8 @@ void ClassifyTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
     }
     order_ = EpochOrder(int64_t(examples_[int(Split::kTrain)].size()), uint64_t(e.seed));
   }
-  load(Split::kValid, e.data.valid);
-  load(Split::kTest, e.data.test);
+  load(Split::kValid, e.data.valid.single());
+  load(Split::kTest, e.data.test.single());
 }
 
 TaskBatch ClassifyTask::make_batch(const std::vector<const EncodedExample*>& examples) const {

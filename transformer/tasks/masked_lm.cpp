@@ -1,6 +1,8 @@
 // Masked LM task.
 #include "transformer/tasks/masked_lm.h"
 
+#include "transformer/data/corpus.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -69,18 +71,13 @@ std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens,
 }
 
 std::vector<TextPair> pack_pairs(const std::vector<std::vector<int>>& lines, int64_t max_len) {
-  const int64_t room = max_len - 3;  // [CLS] a [SEP] b [SEP]
   std::vector<TextPair> out;
-  for (size_t i = 0; i < lines.size();) {
+  auto length = [&](int64_t i) { return int64_t(lines[size_t(i)].size()); };
+  pack_segments(int64_t(lines.size()), max_len, length, [&](int64_t a, int64_t b, int64_t end) {
     TextPair p;
-    p.a.assign(lines[i].begin(), lines[i].end());
-    for (++i; i < lines.size() && int64_t(p.a.size() + lines[i].size()) <= room / 2; ++i) p.a.insert(p.a.end(), lines[i].begin(), lines[i].end());
-    if (i < lines.size() && int64_t(p.a.size()) < room) {
-      p.b.assign(lines[i].begin(), lines[i].end());
-      for (++i; i < lines.size() && int64_t(p.a.size() + p.b.size() + lines[i].size()) <= room; ++i) p.b.insert(p.b.end(), lines[i].begin(), lines[i].end());
-    }
+    for (int64_t i = a; i < end; ++i) (i < b ? p.a : p.b).insert((i < b ? p.a : p.b).end(), lines[size_t(i)].begin(), lines[size_t(i)].end());
     out.push_back(std::move(p));
-  }
+  });
   return out;
 }
 
@@ -91,9 +88,9 @@ std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines,
   return out;
 }
 
-int64_t sentence_pair(size_t row, const std::vector<TextPair>& split, SentenceObjective objective,
+int64_t sentence_pair(size_t row, const PairSplit& split, SentenceObjective objective,
                       std::mt19937_64& rng, TextPair& pair) {
-  pair = split[row];
+  pair = split.at(row);
   if (objective == SentenceObjective::kNone || pair.b.empty()) return kIgnore;
   const bool change = uniform01(rng) < 0.5;
   if (!change) return 1;
@@ -106,8 +103,8 @@ int64_t sentence_pair(size_t row, const std::vector<TextPair>& split, SentenceOb
   if (n < 4) return 1;
   size_t other = row;
   while (other + 1 >= row && other <= row + 1) other = size_t(rng() % n);
-  const auto& source = split[other];
-  pair.b = source.b.empty() ? source.a : source.b;
+  TextPair source = split.at(other);
+  pair.b = std::move(source.b.empty() ? source.a : source.b);
   return 0;
 }
 
@@ -120,18 +117,19 @@ MaskedLmTask::MaskedLmTask(const Experiment& e) : seq_len_(e.train.seq_len), see
   sentence_weight_ = e.task.sentence_weight;
 }
 
-std::vector<TextPair> MaskedLmTask::read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const {
+PairSplit MaskedLmTask::read_split(const Experiment& e, const std::string& split, const Tokenizer& tokenizer) const {
   auto encode = [&](const std::string& text) { return tokenizer.encode(text); };
-  if (e.data.format == DataFormat::kText) {
-    std::vector<std::vector<int>> lines;
-    for (const auto& line : read_text_lines(path, e.data)) lines.push_back(encode(line));
-    return pack_pairs(lines, seq_len_);
+  if (reads_corpus(e.task.kind, e.data.format, e.data.columns.text)) {
+    // The prepared corpus's documents (lines, paragraphs, files) packed into sequences through
+    // its document index, read from the shards batch by batch.
+    return PairSplit(open_corpus(e.data, e.seed, split, tokenizer, corpus_defaults()), seq_len_);
   }
+  const std::string& path = split == "train" ? e.data.train.single() : split == "test" ? e.data.test.single() : e.data.valid.single();
   std::vector<TextPair> out;
   for (const auto& ex : read_examples(path, e.data, e.task, /*require_labels=*/false).examples) {
     out.push_back({encode(ex.text), ex.text_b.empty() ? std::vector<int>{} : encode(ex.text_b)});
   }
-  return out;
+  return PairSplit(std::move(out));
 }
 
 void MaskedLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool need_train) {
@@ -151,21 +149,20 @@ void MaskedLmTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
   for (int id : {s.pad, s.unk, s.bos, s.eos, s.mask, s.cls, s.sep})
     if (id >= 0) is_special_[size_t(id)] = true;
   if (need_train) {
-    sequences_[int(Split::kTrain)] = read_split(e, e.data.train, tokenizer);
+    sequences_[int(Split::kTrain)] = read_split(e, "train", tokenizer);
     order_ = EpochOrder(int64_t(sequences_[int(Split::kTrain)].size()), seed_);
-    const auto& train = sequences_[int(Split::kTrain)];
-    const bool pairs = std::any_of(train.begin(), train.end(), [](const TextPair& p) { return !p.b.empty(); });
-    if (objective_ != SentenceObjective::kNone && !pairs) {
+    if (objective_ != SentenceObjective::kNone && !sequences_[int(Split::kTrain)].has_pairs()) {
       throw InputError(fmt::format("{}: task.sentence_objective: {} holds no sentence pairs (a single-sentence format, or "
                                    "lines longer than half of train.seq_len); set it to none",
-                                   e.data.train, choice_name(sentence_objective_choices(), objective_)));
+                                   e.data.train.joined(), choice_name(sentence_objective_choices(), objective_)));
     }
   }
-  if (!e.data.valid.empty()) sequences_[int(Split::kValid)] = read_split(e, e.data.valid, tokenizer);
-  if (!e.data.test.empty()) sequences_[int(Split::kTest)] = read_split(e, e.data.test, tokenizer);
+  const bool corpus = reads_corpus(e.task.kind, e.data.format, e.data.columns.text);
+  if (corpus ? corpus_has_split(e.data, "valid") : !e.data.valid.empty()) sequences_[int(Split::kValid)] = read_split(e, "valid", tokenizer);
+  if (!e.data.test.empty()) sequences_[int(Split::kTest)] = read_split(e, "test", tokenizer);
 }
 
-TaskBatch MaskedLmTask::make_batch(const std::vector<size_t>& rows, const std::vector<TextPair>& split,
+TaskBatch MaskedLmTask::make_batch(const std::vector<size_t>& rows, const PairSplit& split,
                                    std::mt19937_64& rng) const {
   std::vector<EncodedInput> inputs;
   std::vector<int64_t> labels;

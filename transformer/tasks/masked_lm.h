@@ -2,7 +2,8 @@
 // sequence, task.mask_prob are selected (whole words with task.whole_word); of those,
 // task.mask_replace become <mask>, task.mask_random a random token and the rest stay; the loss
 // is the cross-entropy at the selected positions only. Inputs are [CLS] a [SEP] b [SEP] with
-// segment ids: consecutive lines of plain text packed into two segments up to train.seq_len, or
+// segment ids: consecutive documents of a corpus packed into two segments up to train.seq_len
+// (data/segment_pairs.h), or
 // the two sentences of each example of pair data. Metrics: loss, ppl and accuracy at the
 // selected positions. With task.sentence_objective, a two-way head on the pooled [CLS] learns
 // whether b is a's own continuation (next: half the time b comes from another sequence at least
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "transformer/data/epoch_order.h"
+#include "transformer/data/segment_pairs.h"
 #include "transformer/tasks/inputs.h"
 #include "transformer/tasks/task.h"
 
@@ -34,14 +36,9 @@ std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens,
                                                     const std::vector<bool>& is_special, int64_t mask_id,
                                                     const MaskingOptions& options, std::mt19937_64& rng);
 
-// The two segments of a masked-LM sequence before encoding; b empty for a single one.
-struct TextPair {
-  std::vector<int> a, b;
-};
-
 // The sequence `row` of `split` as the objective presents it, with its label: 1 (b continues a in
 // order), 0 (b from elsewhere, or a and b swapped), kIgnore (objective none, or no b).
-int64_t sentence_pair(size_t row, const std::vector<TextPair>& split,
+int64_t sentence_pair(size_t row, const PairSplit& split,
                       SentenceObjective objective, std::mt19937_64& rng, TextPair& pair);
 
 class MaskedLmTask : public Task {
@@ -56,8 +53,9 @@ class MaskedLmTask : public Task {
   Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
  private:
-  std::vector<TextPair> read_split(const Experiment& e, const std::string& path, const Tokenizer& tokenizer) const;
-  TaskBatch make_batch(const std::vector<size_t>& rows, const std::vector<TextPair>& split, std::mt19937_64& rng) const;
+  // "train", "valid" or "test": a corpus's documents, or sentence pairs of an examples file.
+  PairSplit read_split(const Experiment& e, const std::string& split, const Tokenizer& tokenizer) const;
+  TaskBatch make_batch(const std::vector<size_t>& rows, const PairSplit& split, std::mt19937_64& rng) const;
 
   int64_t seq_len_;
   uint64_t seed_;
@@ -67,13 +65,12 @@ class MaskedLmTask : public Task {
   SpecialTokens special_;
   int64_t mask_id_ = -1, pad_id_ = 0;
   std::vector<bool> word_start_, is_special_;
-  std::vector<TextPair> sequences_[3];  // by Split
+  PairSplit sequences_[3];  // by Split
   EpochOrder order_;
 };
 
 // Splits lines (already tokenized) into [CLS] a [SEP] b [SEP] sequences of at most max_len
-// tokens: a takes lines up to half the room, b the lines after it up to the rest. pack_pairs
-// returns the segments, pack_lines the encoded sequences.
+// tokens as pack_segments does. pack_pairs returns the segments, pack_lines the encoded sequences.
 std::vector<TextPair> pack_pairs(const std::vector<std::vector<int>>& lines, int64_t max_len);
 std::vector<EncodedInput> pack_lines(const std::vector<std::vector<int>>& lines, const SpecialTokens& special,
                                      int64_t max_len);

@@ -74,10 +74,10 @@ void TranslateTask::prepare(const Experiment& e, const Tokenizer& tokenizer, boo
     }
   };
   if (need_train) {
-    load(Split::kTrain, e.data.train);
+    load(Split::kTrain, e.data.train.single());
     const auto& train = splits_[int(Split::kTrain)];
-    if (train.empty()) throw InputError(fmt::format("{}: no training pair fits train.seq_len = {}", e.data.train, max_len));
-    if (dropped_long_ > 0) fmt::print(stderr, "{}: {} pairs longer than train.seq_len = {} left out\n", e.data.train, dropped_long_, max_len);
+    if (train.empty()) throw InputError(fmt::format("{}: no training pair fits train.seq_len = {}", e.data.train.single(), max_len));
+    if (dropped_long_ > 0) fmt::print(stderr, "{}: {} pairs longer than train.seq_len = {} left out\n", e.data.train.single(), dropped_long_, max_len);
     if (e.train.batch_tokens > 0) {
       // Sort by length (ties broken by a seeded shuffle), then cut into batches of about
       // batch_tokens target tokens, counting padding.
@@ -110,8 +110,8 @@ void TranslateTask::prepare(const Experiment& e, const Tokenizer& tokenizer, boo
       order_ = EpochOrder(int64_t(train.size()), uint64_t(e.seed));
     }
   }
-  load(Split::kValid, e.data.valid);
-  load(Split::kTest, e.data.test);
+  load(Split::kValid, e.data.valid.single());
+  load(Split::kTest, e.data.test.single());
 }
 
 TaskBatch TranslateTask::make_batch(const std::vector<const Encoded*>& examples) const {

@@ -20,6 +20,7 @@
 #include "transformer/util/checksum.h"
 #include "transformer/util/atomic_file.h"
 #include "transformer/util/errors.h"
+#include "transformer/util/fault_point.h"
 
 namespace qkv {
 
@@ -49,13 +50,6 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(Model& model) {
 
 }  // namespace
 
-// Fault injection for the fault battery: QKV_FAULT_KILL=STAGE@STEP kills this process with
-// SIGKILL at that stage of writing checkpoint step-STEP (model, optimizer, trainer, rename,
-// manifest, latest). Without the variable, nothing happens.
-static void fault_point(const char* stage, int64_t step) {
-  const char* spec = std::getenv("QKV_FAULT_KILL");
-  if (spec && fmt::format("{}@{}", stage, step) == spec) ::raise(SIGKILL);
-}
 
 CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep, std::string subdir, std::string pointer)
     : run_dir_(std::move(run_dir)), dir_((fs::path(run_dir_) / subdir).string()), pointer_(std::move(pointer)), keep_(keep) {}
