@@ -3,8 +3,8 @@
 # prepared Bible verses (shuffled, repeated), each prepared into token shards on 1 thread and on
 # every thread; Python SentencePiece encoding the same text on one thread as the peer; then, with
 # the shards present, `qkv train` on the quickstart model: seconds from start to its first
-# finished step and peak RSS at each size, and training tokens/s at the largest against the
-# smallest. Prints a Markdown table and the machine.
+# finished step (median of 3 starts) and peak RSS at each size, and training tokens/s at the
+# largest against the smallest. Prints a Markdown table and the machine.
 #
 #   scripts/bench_data.sh [--sizes 16,256,1024,4096] [--steps 200] [--spm-mb 256]
 set -euo pipefail
@@ -25,7 +25,7 @@ qkv=build/qkv
 dir=data/bench
 mkdir -p "$dir"
 experiment=experiments/quickstart.yaml
-[ -s data/web/spm.model ] || "$qkv" prepare "$experiment" -q >/dev/null
+[ -s data/web/spm-4k.model ] || "$qkv" prepare "$experiment" -q >/dev/null
 common=(-q --set data.valid= --set data.test= --set "data.cache=$dir/cache")
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -37,11 +37,16 @@ for mb in "${list[@]}"; do
   sets=("${common[@]}" --set "data.train=$corpus")
   one=$("$qkv" prepare "$experiment" "${sets[@]}" --rebuild-data --set train.threads=1 | head -1 | field mb_per_s)
   all=$("$qkv" prepare "$experiment" "${sets[@]}" --rebuild-data --set train.threads=0 | head -1 | field mb_per_s)
-  # The first step (train.steps 1: one step, then the run's checkpoint), and its peak RSS.
-  rm -rf "$dir/run-$mb"
-  /usr/bin/time -f "%e %M" -o "$dir/time-$mb" "$qkv" train "$experiment" "${sets[@]}" --set train.steps=1 \
-    --set train.warmup=0 --set train.eval_every=0 --set "output=$dir/run-$mb" >/dev/null
-  read -r first rss_kb <"$dir/time-$mb"
+  # The first step (train.steps 1: one step, then the run's checkpoint) and its peak RSS: the
+  # median time and the largest RSS of 3 starts, after the fresh shards are written back.
+  sync
+  for run in 1 2 3; do
+    rm -rf "$dir/run-$mb"
+    /usr/bin/time -f "%e %M" -o "$dir/time-$mb-$run" "$qkv" train "$experiment" "${sets[@]}" --set train.steps=1 \
+      --set train.warmup=0 --set train.eval_every=0 --set "output=$dir/run-$mb" >/dev/null
+  done
+  first=$(cat "$dir"/time-$mb-? | sort -n | sed -n 2p | cut -d' ' -f1)
+  rss_kb=$(cat "$dir"/time-$mb-? | cut -d' ' -f2 | sort -n | tail -1)
   echo "$mb $one $all $first $rss_kb" >>"$results"
 done
 smallest=${list[0]} largest=${list[-1]}
@@ -51,7 +56,7 @@ for mb in "$smallest" "$largest"; do  # training throughput on the smallest and 
     --set train.warmup=10 --set train.eval_every=0 --set train.log_every="$steps" --set "output=$dir/steps-$mb" >/dev/null
   tail -1 "$dir/steps-$mb/metrics.jsonl" | field tokens_per_s >"$dir/rate-$mb"
 done
-spm=$(/usr/bin/python3 scripts/bench_corpus.py spm data/web/spm.model "$dir/corpus-${largest}M.txt" "$spm_mb")
+spm=$(/usr/bin/python3 scripts/bench_corpus.py spm data/web/spm-4k.model "$dir/corpus-${largest}M.txt" "$spm_mb")
 /usr/bin/python3 - "$results" "$spm" "$(cat "$dir/rate-$smallest")" "$(cat "$dir/rate-$largest")" "$smallest" "$largest" <<'PY'
 import sys
 rows = [line.split() for line in open(sys.argv[1])]

@@ -231,7 +231,7 @@ TEST_CASE("damaged and changed corpora are named: truncated and flipped shards, 
   const std::string shard = shard_dir + "/shard-00000.bin";
   CorpusOptions keep;
   keep.quiet = true;
-  {  // a flipped byte: found when its MiB is first read, named with both checksums
+  {  // a flipped byte: found when its page is first read, named with both checksums
     std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(1000);
     f.put('\x7f');

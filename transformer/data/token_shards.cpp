@@ -117,7 +117,7 @@ void ShardWriter::append(const std::vector<int32_t>& tokens, int64_t documents_i
   }
   write_all(fd_, buffer_.data(), buffer_.size(), open_path_);
   current_.crc = crc32_of(buffer_.data(), buffer_.size(), current_.crc);
-  for (size_t at = 0; at < buffer_.size();) {  // crc32 of each MiB
+  for (size_t at = 0; at < buffer_.size();) {  // crc32 of each page
     const size_t n = std::min(buffer_.size() - at, size_t(kShardPage - page_fill_));
     page_crc_ = crc32_of(buffer_.data() + at, n, page_crc_);
     page_fill_ += int64_t(n);
