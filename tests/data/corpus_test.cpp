@@ -16,6 +16,7 @@
 #include "transformer/data/segment_pairs.h"
 #include "transformer/data/text_blocks.h"
 #include "transformer/tasks/masked_lm.h"
+#include "transformer/util/atomic_file.h"
 #include "transformer/util/errors.h"
 
 using namespace qkv;
@@ -227,7 +228,7 @@ TEST_CASE("damaged and changed corpora are named: truncated and flipped shards, 
   write(dir / "t.txt", text);
   DataConfig d = corpus(dir, Paths(dir / "t.txt"));
   prepared(d);
-  const std::string shard_dir = corpus_dir(d, 1, "train", "");  // the symbol vocabulary has no file
+  const std::string shard_dir = corpus_dir(d, 1, "train", letters().checksum());
   const std::string shard = shard_dir + "/shard-00000.bin";
   CorpusOptions keep;
   keep.quiet = true;
@@ -247,9 +248,21 @@ TEST_CASE("damaged and changed corpora are named: truncated and flipped shards, 
   write(dir / "t.txt", text + "more\n");  // a source edited after preparing
   CHECK_THROWS_WITH(open_corpus(d, 1, "train", letters(), keep),
                     Catch::Contains("t.txt: changed since") && Catch::Contains("size was 55000, now 55005"));
+  // Shards belong to a tokenizer's content: another tokenizer gets its own, this one's stay as
+  // they are, and a copy of the same file (a run's tokenizer.model) finds them.
   prepared(d);
-  CHECK_THROWS_WITH(open_corpus(d, 1, "train", Tokenizer::symbols("abcdefghijklmnopqrstuvwxyz0"), keep),
-                    Catch::Contains("prepared with tokenizer") && Catch::Contains("which is now"));
+  const Tokenizer other = Tokenizer::symbols("abcdefghijklmnopqrstuvwxyz0");
+  CHECK(corpus_dir(d, 1, "train", other.checksum()) != shard_dir);
+  auto theirs = open_corpus(d, 1, "train", other, keep);
+  CHECK(theirs->manifest().at("tokenizer_checksum") == other.checksum());
+  CHECK(open_corpus(d, 1, "train", letters(), keep)->manifest().at("tokenizer_checksum") == letters().checksum());
+  // A manifest that does not match its folder's tokenizer (copied by hand) is refused, named.
+  const std::string manifest = shard_dir + "/manifest.json";
+  auto json = nlohmann::json::parse(read_file(manifest));
+  json["tokenizer_checksum"] = "0000";
+  write(manifest, json.dump());
+  CHECK_THROWS_WITH(open_corpus(d, 1, "train", letters(), keep),
+                    Catch::Contains("prepared with tokenizer") && Catch::Contains("of checksum 0000, which is now"));
 }
 
 TEST_CASE("bad sources: truncated gzip and Zstandard, broken JSON Lines, invalid UTF-8, an empty corpus", "[data]") {
@@ -275,4 +288,23 @@ TEST_CASE("bad sources: truncated gzip and Zstandard, broken JSON Lines, invalid
   CHECK_THROWS_WITH(prepared(corpus(dir, Paths(dir / "u.txt"))), Catch::Contains("u.txt:2: invalid UTF-8 at byte 5"));
   write(dir / "e.txt", "\n  \n");
   CHECK_THROWS_WITH(prepared(corpus(dir, Paths(dir / "e.txt"))), Catch::Contains("data.train: no document in 1 file"));
+}
+
+TEST_CASE("shards an older qkv wrote (another format) are prepared again without being asked", "[data]") {
+  test::ScratchDir dir("corpus-format");
+  write(dir / "t.txt", "abc\nde\nf\n");
+  DataConfig d = corpus(dir, Paths(dir / "t.txt"));
+  auto first = prepared(d);
+  const std::vector<int64_t> tokens = tokens_of(*first);
+  const std::string manifest = first->directory() + "/manifest.json";
+  first.reset();
+  auto json = nlohmann::json::parse(read_file(manifest));
+  json["format"] = kShardFormat - 1;
+  write(manifest, json.dump());
+  CHECK(shard_state(std::filesystem::path(manifest).parent_path().string()) == ShardState::kOtherFormat);
+  CorpusOptions o;
+  o.quiet = true;  // no rebuild asked for
+  auto again = open_corpus(d, 1, "train", letters(), o);
+  CHECK(again->manifest().at("format") == kShardFormat);
+  CHECK(tokens_of(*again) == tokens);
 }

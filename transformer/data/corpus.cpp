@@ -64,15 +64,23 @@ nlohmann::json fingerprint(const std::string& path) {
           {"ends_crc32", crc32_of(tail.data(), tail.size(), crc32_of(head.data(), head.size()))}};
 }
 
-nlohmann::json split_options(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_path,
+nlohmann::json split_options(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_checksum,
                              const std::vector<std::string>& files) {
   nlohmann::json o{{"format", data.format == DataFormat::kJsonl ? "jsonl" : "text"},
                    {"documents", choice_name(documents_choices(), data.documents)},
-                   {"tokenizer", tokenizer_path.empty() ? std::string() : fs::absolute(tokenizer_path).lexically_normal().string()},
+                   {"tokenizer", tokenizer_checksum},
                    {"sources", files}};
   if (data.format == DataFormat::kJsonl) o["text_field"] = data.text_field;
   if (held_out_valid(data, split)) o["valid_fraction"] = data.valid_fraction, o["seed"] = seed;
   return o;
+}
+
+// data.cache, or $QKV_DATA_CACHE when the experiment leaves data.cache at its default (the test
+// suite points it into the build tree, so scratch corpora do not pile up beside the real data).
+std::string cache_root(const DataConfig& data) {
+  static const DataConfig defaults;
+  const char* env = std::getenv("QKV_DATA_CACHE");
+  return data.cache == defaults.cache && env && *env ? std::string(env) : data.cache;
 }
 
 std::string dir_for(const DataConfig& data, const std::string& split, const nlohmann::json& options,
@@ -81,7 +89,7 @@ std::string dir_for(const DataConfig& data, const std::string& split, const nloh
   for (char& c : stem)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
   const std::string key = checksum_hex(options.dump()).substr(0, 12);
-  return (fs::path(data.cache) / fmt::format("{}-{}-{}", split, stem.substr(0, 40), key)).string();
+  return (fs::path(cache_root(data)) / fmt::format("{}-{}-{}", split, stem.substr(0, 40), key)).string();
 }
 
 // What in the manifest no longer holds: the tokenizer's checksum, or a source's fingerprint.
@@ -120,9 +128,9 @@ CorpusOptions& corpus_defaults() {
 
 bool corpus_has_split(const DataConfig& data, const std::string& split) { return !split_paths(data, split).empty(); }
 
-std::string corpus_dir(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_path) {
+std::string corpus_dir(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_checksum) {
   const auto files = corpus_files(data, split);
-  return dir_for(data, split, split_options(data, seed, split, tokenizer_path, files), files);
+  return dir_for(data, split, split_options(data, seed, split, tokenizer_checksum, files), files);
 }
 
 PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::string& split, const Tokenizer& tokenizer,
@@ -134,9 +142,9 @@ PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::s
   job.data = &data;
   job.tokenizer = &tokenizer;
   job.options = options;
-  job.outputs.push_back(dir_for(data, own, split_options(data, seed, own, tokenizer.path(), files), files));
+  job.outputs.push_back(dir_for(data, own, split_options(data, seed, own, tokenizer.checksum(), files), files));
   if (held_out_valid(data, own)) {
-    job.outputs.push_back(dir_for(data, "valid", split_options(data, seed, "valid", tokenizer.path(), files), files));
+    job.outputs.push_back(dir_for(data, "valid", split_options(data, seed, "valid", tokenizer.checksum(), files), files));
     job.valid_fraction = data.valid_fraction;
     job.seed = uint64_t(seed);
   }
@@ -144,7 +152,7 @@ PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::s
   manifest["source_fingerprints"] = nlohmann::json::array();
   for (const auto& f : files) manifest["source_fingerprints"].push_back(fingerprint(f));
   job.manifest = manifest;
-  job.resume_options = split_options(data, seed, own, tokenizer.path(), files);
+  job.resume_options = split_options(data, seed, own, tokenizer.checksum(), files);
   const PreparedCorpus result = encode_corpus(job, fmt::format("data.{}", own));
   const size_t wanted = split == own ? 0 : 1;
   PreparedCorpus out = result;
@@ -155,9 +163,13 @@ PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::s
 std::shared_ptr<TokenShards> open_corpus(const DataConfig& data, int64_t seed, const std::string& split,
                                          const Tokenizer& tokenizer, const CorpusOptions& options) {
   const auto files = corpus_files(data, held_out_valid(data, split) ? "train" : split);
-  const std::string dir = corpus_dir(data, seed, split, tokenizer.path());
-  std::error_code ec;
-  if (options.rebuild || !fs::exists(fs::path(dir) / "manifest.json", ec)) prepare_corpus(data, seed, split, tokenizer, options);
+  const std::string dir = corpus_dir(data, seed, split, tokenizer.checksum());
+  const ShardState state = shard_state(dir);
+  if (options.rebuild || state != ShardState::kCurrent) {
+    CorpusOptions again = options;
+    again.rebuild = options.rebuild || state == ShardState::kOtherFormat;  // an older qkv's shards: redo them whole
+    prepare_corpus(data, seed, split, tokenizer, again);
+  }
   auto shards = std::make_shared<TokenShards>(dir);
   check_unchanged(*shards, dir, tokenizer, files);
   return shards;

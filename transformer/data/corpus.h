@@ -37,8 +37,11 @@ struct PreparedCorpus {
   bool fresh = false;  // encoded now, rather than found prepared
 };
 
-// The shard folder of a split ("train", "valid", "test") of the experiment's data section.
-std::string corpus_dir(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_path);
+// The shard folder of a split ("train", "valid", "test") of the experiment's data section for a
+// tokenizer: named by a hash of the sources, the document options and the tokenizer's checksum,
+// so a run's copy of the tokenizer finds the shards its training prepared, and another tokenizer
+// (a retrained one) gets its own instead of stale ones.
+std::string corpus_dir(const DataConfig& data, int64_t seed, const std::string& split, const std::string& tokenizer_checksum);
 
 // Encodes the split into its folder now (with data.valid_fraction, preparing train also prepares
 // the held-out valid); InputError for bad sources and an empty corpus.

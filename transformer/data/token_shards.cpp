@@ -23,6 +23,15 @@ namespace qkv {
 
 namespace fs = std::filesystem;
 
+ShardState shard_state(const std::string& dir) {
+  const auto path = fs::path(dir) / "manifest.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return ShardState::kMissing;
+  const auto manifest = nlohmann::json::parse(read_file(path.string()), nullptr, false);
+  if (manifest.is_object() && manifest.value("format", 0) == kShardFormat) return ShardState::kCurrent;
+  return ShardState::kOtherFormat;
+}
+
 uint32_t crc32_of(const void* data, size_t size, uint32_t crc) {
   const auto* p = static_cast<const Bytef*>(data);
   while (size > 0) {  // zlib takes uInt lengths

@@ -100,6 +100,11 @@ class TokenShards {
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
+// What a folder holds: no complete shard set (no manifest), one of this qkv's format, or one an
+// older qkv wrote (derived data: commands prepare it again without being asked).
+enum class ShardState { kMissing, kCurrent, kOtherFormat };
+ShardState shard_state(const std::string& dir);
+
 // crc32 (zlib) of bytes.
 uint32_t crc32_of(const void* data, size_t size, uint32_t crc = 0);
 
