@@ -26,14 +26,9 @@ int run_prepare(const Invocation& in) {
   for (const char* split : {"train", "valid", "test"}) {
     if (!corpus_has_split(e.data, split)) continue;
     const std::string dir = corpus_dir(e.data, e.seed, split, tokenizer.checksum());
-    PreparedCorpus p;
-    const bool held_out = std::string(split) == "valid" && e.data.valid.empty();  // prepared with train
-    const ShardState state = shard_state(dir);
-    if ((corpus_defaults().rebuild && !held_out) || state != ShardState::kCurrent) {
-      CorpusOptions options = corpus_defaults();
-      options.rebuild = options.rebuild || state == ShardState::kOtherFormat;  // an older qkv's shards
-      p = prepare_corpus(e.data, e.seed, split, tokenizer, options);
-    }
+    CorpusOptions options = corpus_defaults();
+    if (std::string(split) == "valid" && e.data.valid.empty()) options.rebuild = false;  // prepared with train
+    const PreparedCorpus p = prepare_if_needed(e.data, e.seed, split, tokenizer, options);
     const auto shards = open_corpus(e.data, e.seed, split, tokenizer, CorpusOptions{});  // checks it as every command does
     nlohmann::ordered_json line{{"split", split}, {"dir", dir}, {"tokens", shards->size()}, {"documents", shards->documents()},
                                 {"dtype", shards->manifest().at("dtype")}};

@@ -160,16 +160,20 @@ PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::s
   return out;
 }
 
+PreparedCorpus prepare_if_needed(const DataConfig& data, int64_t seed, const std::string& split, const Tokenizer& tokenizer,
+                                 const CorpusOptions& options) {
+  const ShardState state = shard_state(corpus_dir(data, seed, split, tokenizer.checksum()));
+  if (!options.rebuild && state == ShardState::kCurrent) return {};
+  CorpusOptions again = options;
+  again.rebuild = options.rebuild || state == ShardState::kOtherFormat;
+  return prepare_corpus(data, seed, split, tokenizer, again);
+}
+
 std::shared_ptr<TokenShards> open_corpus(const DataConfig& data, int64_t seed, const std::string& split,
                                          const Tokenizer& tokenizer, const CorpusOptions& options) {
   const auto files = corpus_files(data, held_out_valid(data, split) ? "train" : split);
   const std::string dir = corpus_dir(data, seed, split, tokenizer.checksum());
-  const ShardState state = shard_state(dir);
-  if (options.rebuild || state != ShardState::kCurrent) {
-    CorpusOptions again = options;
-    again.rebuild = options.rebuild || state == ShardState::kOtherFormat;  // an older qkv's shards: redo them whole
-    prepare_corpus(data, seed, split, tokenizer, again);
-  }
+  prepare_if_needed(data, seed, split, tokenizer, options);
   auto shards = std::make_shared<TokenShards>(dir);
   check_unchanged(*shards, dir, tokenizer, files);
   return shards;

@@ -48,6 +48,11 @@ std::string corpus_dir(const DataConfig& data, int64_t seed, const std::string& 
 PreparedCorpus prepare_corpus(const DataConfig& data, int64_t seed, const std::string& split, const Tokenizer& tokenizer,
                               const CorpusOptions& options);
 
+// Prepares the split when options.rebuild asks, when it has no shards, or when an older qkv wrote
+// them (derived data: redone whole without being asked); fresh is false when nothing was encoded.
+PreparedCorpus prepare_if_needed(const DataConfig& data, int64_t seed, const std::string& split, const Tokenizer& tokenizer,
+                                 const CorpusOptions& options);
+
 // The split's shards, prepared first when missing (or options.rebuild: prepared again); InputError
 // naming the source or the tokenizer when a prepared corpus no longer matches them.
 std::shared_ptr<TokenShards> open_corpus(const DataConfig& data, int64_t seed, const std::string& split,
