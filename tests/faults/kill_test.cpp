@@ -74,7 +74,7 @@ TEST_CASE("SIGKILL 20 times, 10 during checkpoint writes: resumed runs equal an 
     CHECK(got[i] == expected[i]);  // bit for bit
   }
   const auto manifest = [&](const std::string& r) {
-    return nlohmann::json::parse(std::ifstream(r + "/checkpoints/step-300/MANIFEST.json"))["files"]["model.pt"];
+    return nlohmann::json::parse(std::ifstream(r + "/checkpoints/step-300/MANIFEST.json"))["files"]["model.safetensors"];
   };
   CHECK(manifest(run) == manifest(dir / "ref"));  // the same weights, byte for byte
 }
@@ -123,7 +123,7 @@ TEST_CASE("truncated and bit-flipped checkpoints are passed over for the previou
     const std::string run = dir / damage;
     auto part = test::run_qkv(run_args(dir, run, 30) + " --stop-at 20");
     REQUIRE(part.exit_code == 0);
-    const std::string model = run + "/checkpoints/step-20/model.pt";
+    const std::string model = run + "/checkpoints/step-20/model.safetensors";
     if (std::string(damage) == "truncate") {
       std::filesystem::resize_file(model, std::filesystem::file_size(model) / 2);
     } else {
@@ -139,7 +139,7 @@ TEST_CASE("truncated and bit-flipped checkpoints are passed over for the previou
     auto resumed = test::run_qkv(loud);
     INFO(resumed.output);
     REQUIRE(resumed.exit_code == 0);
-    CHECK_THAT(resumed.output, Catch::Contains("skipping checkpoint " + run + "/checkpoints/step-20: model.pt") &&
+    CHECK_THAT(resumed.output, Catch::Contains("skipping checkpoint " + run + "/checkpoints/step-20: model.safetensors") &&
                                    Catch::Contains("resuming from " + run + "/checkpoints/step-15"));
     CHECK(test::train_losses(run) == test::train_losses(dir / "ref"));
   }

@@ -7,6 +7,8 @@
 
 #include "helpers.h"
 #include "transformer/util/errors.h"
+#include "transformer/util/checksum.h"
+#include "transformer/io/safetensors.h"
 #include "transformer/train/checkpoint.h"
 
 using namespace qkv;
@@ -14,8 +16,9 @@ using namespace qkv;
 namespace {
 
 std::vector<torch::Tensor> saved_tensors(const std::string& checkpoint) {
+  const io::SafetensorsFile file(checkpoint + "/model.safetensors");
   std::vector<torch::Tensor> values;
-  torch::load(values, checkpoint + "/model.pt");
+  for (const auto& entry : file.entries()) values.push_back(file.get(entry.name).clone());
   return values;
 }
 
@@ -94,7 +97,7 @@ TEST_CASE("damaged checkpoints are rejected and the newest valid one is used", "
   CHECK(*store.newest_valid() == dir / "run/checkpoints/step-3");
 
   {  // flip one byte of step-3's weights
-    std::fstream f(dir / "run/checkpoints/step-3/model.pt", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(dir / "run/checkpoints/step-3/model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
     f.seekg(200);
     char c;
     f.get(c);
@@ -105,7 +108,7 @@ TEST_CASE("damaged checkpoints are rejected and the newest valid one is used", "
   std::vector<std::string> skipped;
   CHECK(*store.newest_valid(&skipped) == dir / "run/checkpoints/step-1");
   REQUIRE(skipped.size() == 2);
-  CHECK_THAT(skipped[0], Catch::Contains("model.pt fails its checksum"));
+  CHECK_THAT(skipped[0], Catch::Contains("model.safetensors fails its checksum"));
   CHECK_THAT(skipped[1], Catch::Contains("trainer.json has the wrong size"));
   CHECK_THROWS_AS(load_checkpoint(dir / "run/checkpoints/step-3", model, nullptr, "tok"), InputError);
 
@@ -155,4 +158,28 @@ TEST_CASE("SIGTERM and SIGINT save at the next step boundary and exit 143 or 130
                                            dir / "spm.model", out, saved["step"].get<int64_t>() + 2));
   CHECK(resumed.exit_code == 0);
   CHECK(std::filesystem::exists(fmt::format("{}/checkpoints/step-{}", out, saved["step"].get<int64_t>() + 2)));
+}
+
+TEST_CASE("checkpoints of runs from before model.safetensors (model.pt) still load", "[train]") {
+  test::ScratchDir dir("model-pt");
+  auto saved = test::small_model(Family::kGpt, "learned");
+  CheckpointStore(dir / "run", 1).save(1, saved, nullptr, nlohmann::json{{"step", 1}}, "tok");
+  const std::filesystem::path path = dir / "run/checkpoints/step-1";
+  // Rewrite it as qkv wrote checkpoints until 2026-12: the tensors in torch::save's archive, in
+  // the manifest's order, and the manifest naming model.pt.
+  auto manifest = nlohmann::json::parse(std::ifstream(path / "MANIFEST.json"));
+  std::vector<torch::Tensor> values;
+  for (const auto& p : saved->named_parameters()) values.push_back(p.value().detach().clone());
+  for (const auto& b : saved->named_buffers()) values.push_back(b.value().detach().clone());
+  torch::save(values, (path / "model.pt").string());
+  std::filesystem::remove(path / "model.safetensors");
+  manifest["files"].erase("model.safetensors");
+  manifest["files"]["model.pt"] = {{"bytes", std::filesystem::file_size(path / "model.pt")},
+                                   {"fnv1a64", file_checksum((path / "model.pt").string())}};
+  std::ofstream(path / "MANIFEST.json") << manifest.dump(2);
+  REQUIRE_FALSE(verify_checkpoint(path.string()).has_value());
+  auto loaded = test::small_model(Family::kGpt, "learned", 50, 99);
+  load_checkpoint(path.string(), loaded, nullptr, "tok");
+  const auto a = saved->parameters(), b = loaded->parameters();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
 }

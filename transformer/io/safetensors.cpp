@@ -200,10 +200,17 @@ torch::Tensor SafetensorsFile::get(const std::string& name) const {
 
 void SafetensorsFile::release(const std::string& name) const {
   const TensorEntry& e = entry(name);
+  release(name, 0, e.end - e.begin);
+}
+
+void SafetensorsFile::release(const std::string& name, uint64_t offset, uint64_t bytes) const {
+  const TensorEntry& e = entry(name);
+  offset = std::min<uint64_t>(offset, e.end - e.begin);
+  bytes = std::min<uint64_t>(bytes, e.end - e.begin - offset);
   const auto page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  const auto first = reinterpret_cast<uintptr_t>(map_->base + data_offset_ + e.begin);
-  const uintptr_t begin = (first + page - 1) / page * page;  // whole pages inside the tensor only
-  const uintptr_t end = (first + (e.end - e.begin)) / page * page;
+  const auto first = reinterpret_cast<uintptr_t>(map_->base + data_offset_ + e.begin + offset);
+  const uintptr_t begin = (first + page - 1) / page * page;  // whole pages inside the range only
+  const uintptr_t end = (first + bytes) / page * page;
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
@@ -267,15 +274,17 @@ namespace {
 
 // The header: __metadata__ first, then the tensors in the order of their bytes; spaces pad it
 // to a multiple of 8 so the data that follows is aligned.
-std::string header_of(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+std::string header_of(const std::vector<TensorSource>& tensors, const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    if (header.contains(name) || name == "__metadata__") throw std::invalid_argument(fmt::format("safetensors: tensor {} given twice", name));
-    const uint64_t bytes = uint64_t(t.numel()) * t.element_size();
-    header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+  for (const TensorSource& t : tensors) {
+    if (header.contains(t.name) || t.name == "__metadata__")
+      throw std::invalid_argument(fmt::format("safetensors: tensor {} given twice", t.name));
+    int64_t numel = 1;
+    for (const int64_t d : t.shape) numel *= d;
+    const uint64_t bytes = uint64_t(numel) * c10::elementSize(t.dtype);
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();
@@ -285,7 +294,18 @@ std::string header_of(const std::vector<std::pair<std::string, torch::Tensor>>& 
 
 }  // namespace
 
+TensorSource TensorSource::of(const std::string& name, const torch::Tensor& tensor) {
+  return TensorSource{name, tensor.scalar_type(), tensor.sizes().vec(), [tensor] { return tensor; }, {}};
+}
+
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorSource> sources;
+  for (const auto& [name, t] : tensors) sources.push_back(TensorSource::of(name, t));
+  write_safetensors(path, sources, metadata);
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorSource>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   const std::string header = header_of(tensors, metadata);
   const std::string temporary = path + ".tmp";
@@ -302,9 +322,14 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   const uint64_t length = header.size();
   put(&length, 8);
   put(header.data(), header.size());
-  for (const auto& [name, t] : tensors) {
-    const torch::Tensor bytes = t.detach().to(torch::kCPU).contiguous();
-    put(bytes.data_ptr(), size_t(bytes.numel()) * bytes.element_size());
+  for (const TensorSource& source : tensors) {
+    {
+      const torch::Tensor bytes = source.make().detach().to(torch::kCPU).contiguous();
+      if (bytes.scalar_type() != source.dtype || bytes.sizes().vec() != source.shape)
+        throw std::invalid_argument(fmt::format("safetensors: tensor {} is not the dtype and shape announced", source.name));
+      put(bytes.data_ptr(), size_t(bytes.numel()) * bytes.element_size());
+    }
+    if (source.done) source.done();
   }
   if (std::fflush(out) != 0 || ::fsync(::fileno(out)) != 0) {
     const int err = errno;

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +44,8 @@ class SafetensorsFile {
   // Gives the pages of a tensor already copied elsewhere back to the kernel, so loading a large
   // checkpoint into a model does not hold both in memory. Views of it read the file again.
   void release(const std::string& name) const;
+  // The same for `bytes` bytes from `offset` within the tensor.
+  void release(const std::string& name, uint64_t offset, uint64_t bytes) const;
   int64_t data_offset() const { return data_offset_; }  // where the tensors' bytes start
 
  private:
@@ -82,11 +85,25 @@ class SafetensorsCheckpoint {
   std::map<std::string, std::string> metadata_;
 };
 
+// A tensor to write, made only when its bytes are written (a transposed or concatenated copy of
+// a mapped checkpoint's tensor, say), so that writing a large model holds one such copy at a
+// time; `done`, when set, runs after its bytes are out (to give mapped pages back).
+struct TensorSource {
+  std::string name;
+  torch::ScalarType dtype = torch::kFloat32;
+  std::vector<int64_t> shape;
+  std::function<torch::Tensor()> make;
+  std::function<void()> done;
+  static TensorSource of(const std::string& name, const torch::Tensor& tensor);
+};
+
 // Writes tensors under their names (CPU copies made as needed; bytes little-endian, in the order
 // given), the header padded with spaces to a multiple of 8 bytes as Hugging Face's writer does,
 // atomically: a temporary file, fsync, rename. std::invalid_argument for a repeated name or a
 // dtype safetensors lacks; std::runtime_error naming the path and errno when writing fails.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+void write_safetensors(const std::string& path, const std::vector<TensorSource>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace qkv::io

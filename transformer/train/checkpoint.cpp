@@ -11,12 +11,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "transformer/io/safetensors.h"
 #include "transformer/util/checksum.h"
 #include "transformer/util/atomic_file.h"
 #include "transformer/util/errors.h"
@@ -48,6 +50,44 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(Model& model) {
   return out;
 }
 
+// Visits the weights a verified checkpoint holds, in its manifest's order, as slices of rows
+// (tensor index, name, rows, first row): model.safetensors is mapped and read in slices of at
+// most 16 MiB whose pages are given back once visited, so loading a model holds no second copy of
+// it, not even of its largest tensor; model.pt of runs written before 2026-12 is read whole.
+void visit_saved(const std::string& path, const nlohmann::json& manifest,
+                 const std::function<void(size_t, const std::string&, const torch::Tensor&, int64_t)>& visit) {
+  const auto& saved = manifest.at("tensors");
+  if (manifest.at("files").contains("model.safetensors")) {
+    const io::SafetensorsFile file((fs::path(path) / "model.safetensors").string());
+    for (size_t i = 0; i < saved.size(); ++i) {
+      const std::string name = saved[i].at("name");
+      const torch::Tensor t = file.get(name);
+      const uint64_t row_bytes = t.dim() == 0 || t.size(0) == 0 ? 0 : uint64_t(t.numel() / t.size(0)) * t.element_size();
+      const int64_t rows = t.dim() == 0 ? 1 : std::max<int64_t>(1, int64_t((16u << 20) / std::max<uint64_t>(1, row_bytes)));
+      if (t.dim() == 0 || rows >= t.size(0)) {
+        visit(i, name, t, 0);
+      } else {
+        for (int64_t first = 0; first < t.size(0); first += rows) {
+          const int64_t n = std::min(rows, t.size(0) - first);
+          visit(i, name, t.narrow(0, first, n), first);
+          file.release(name, uint64_t(first) * row_bytes, uint64_t(n) * row_bytes);
+        }
+      }
+      file.release(name);
+    }
+    return;
+  }
+  std::vector<torch::Tensor> values;
+  torch::load(values, (fs::path(path) / "model.pt").string());
+  TORCH_CHECK(values.size() == saved.size(), path, ": model.pt holds ", values.size(), " tensors, its manifest lists ", saved.size());
+  for (size_t i = 0; i < saved.size(); ++i) visit(i, saved[i].at("name").get<std::string>(), values[i], 0);
+}
+
+// Where a slice visited by visit_saved goes in `whole`.
+torch::Tensor rows_of(const torch::Tensor& whole, const torch::Tensor& slice, int64_t first) {
+  return whole.dim() == 0 ? whole : whole.narrow(0, first, slice.dim() == 0 ? 1 : slice.size(0));
+}
+
 }  // namespace
 
 
@@ -56,6 +96,14 @@ CheckpointStore::CheckpointStore(std::string run_dir, int64_t keep, std::string 
 
 void CheckpointStore::save(int64_t step, Model& model, torch::optim::Optimizer* optimizer,
                            const nlohmann::json& trainer_state, const std::string& tokenizer_checksum) {
+  std::vector<io::TensorSource> sources;
+  for (const auto& [name, tensor] : model_tensors(model)) sources.push_back(io::TensorSource::of(name, tensor));
+  save_tensors(step, sources, optimizer, trainer_state, tokenizer_checksum);
+}
+
+void CheckpointStore::save_tensors(int64_t step, const std::vector<io::TensorSource>& named,
+                                   torch::optim::Optimizer* optimizer, const nlohmann::json& trainer_state,
+                                   const std::string& tokenizer_checksum) {
   const fs::path final_dir = fs::path(dir_) / fmt::format("step-{}", step);
   const fs::path tmp_dir = fs::path(dir_) / fmt::format(".tmp-step-{}", step);
   std::error_code ec;
@@ -75,16 +123,11 @@ void CheckpointStore::save(int64_t step, Model& model, torch::optim::Optimizer* 
     // unwritable directory is reported with the path and errno, and only the temporary
     // directory is lost.
     {
-      std::vector<torch::Tensor> tensors;
+      // streamed tensor by tensor from where they are: no second copy of the model in memory
       nlohmann::json shapes = nlohmann::json::array();
-      for (auto& [name, tensor] : model_tensors(model)) {
-        tensors.push_back(tensor.detach().cpu());
-        shapes.push_back({{"name", name}, {"shape", tensor.sizes().vec()}});
-      }
+      for (const io::TensorSource& t : named) shapes.push_back({{"name", t.name}, {"shape", t.shape}});
       manifest["tensors"] = shapes;
-      std::ostringstream bytes;
-      torch::save(tensors, bytes);
-      write_file_durable((tmp_dir / "model.pt").string(), bytes.str());
+      io::write_safetensors((tmp_dir / "model.safetensors").string(), named, {{"format", "pt"}});
       fault_point("model", step);
     }
     if (optimizer) {
@@ -139,7 +182,8 @@ std::optional<std::string> verify_checkpoint(const std::string& path) {
       if (fs::file_size(file) != entry.at("bytes").get<uint64_t>()) return fmt::format("{} has the wrong size", name);
       if (file_checksum(file.string()) != entry.at("fnv1a64").get<std::string>()) return fmt::format("{} fails its checksum", name);
     }
-    if (!manifest.at("files").contains("model.pt")) return std::string("model.pt is not in the manifest");
+    if (!manifest.at("files").contains("model.safetensors") && !manifest.at("files").contains("model.pt"))
+      return std::string("neither model.safetensors nor model.pt is in the manifest");
   } catch (const std::exception& e) {
     return fmt::format("unreadable manifest: {}", e.what());
   }
@@ -190,9 +234,9 @@ nlohmann::json average_checkpoints(const std::vector<std::string>& paths, Model&
     if (manifest.at("tensors") != first.at("tensors") || manifest.at("tokenizer") != first.at("tokenizer")) {
       throw InputError(fmt::format("{}: holds other tensors or another tokenizer than {}; cannot average them", paths[k], paths[0]));
     }
-    std::vector<torch::Tensor> values;
-    torch::load(values, (fs::path(paths[k]) / "model.pt").string());
-    for (size_t i = 0; i < values.size(); ++i) sums.at(manifest["tensors"][i].at("name").get<std::string>()) += values[i].to(torch::kFloat64);
+    visit_saved(paths[k], manifest, [&](size_t, const std::string& name, const torch::Tensor& rows, int64_t first) {
+      rows_of(sums.at(name), rows, first) += rows.to(torch::kFloat64);
+    });
   }
   torch::NoGradGuard no_grad;
   for (auto& [name, sum] : sums) by_name.at(name).copy_(sum / double(paths.size()));
@@ -232,15 +276,12 @@ nlohmann::json load_checkpoint(const std::string& path, Model& model, torch::opt
                                  differences.size(), differences.size() == 1 ? "" : "s", text));
   }
 
-  std::vector<torch::Tensor> values;
-  torch::load(values, (fs::path(path) / "model.pt").string());
-  TORCH_CHECK(values.size() == tensors.size(), "model.pt holds ", values.size(), " tensors, expected ", tensors.size());
   {
     torch::NoGradGuard no_grad;
     std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
-    for (size_t i = 0; i < values.size(); ++i) {  // saved in the manifest's order
-      by_name.at(manifest.at("tensors")[i].at("name").get<std::string>()).copy_(values[i]);
-    }
+    visit_saved(path, manifest, [&](size_t, const std::string& name, const torch::Tensor& rows, int64_t first) {
+      rows_of(by_name.at(name), rows, first).copy_(rows);
+    });
   }
   if (optimizer) torch::load(*optimizer, (fs::path(path) / "optimizer.pt").string());
   return nlohmann::json::parse(read_file((fs::path(path) / "trainer.json").string()));
@@ -260,8 +301,6 @@ InitReport init_from_checkpoint(const std::string& path, Model& model, const std
   report.step = manifest.at("step").get<int64_t>();
   auto tensors = model_tensors(model);
   std::map<std::string, torch::Tensor> by_name(tensors.begin(), tensors.end());
-  std::vector<torch::Tensor> values;
-  if (load_values) torch::load(values, (fs::path(path) / "model.pt").string());
   std::set<std::string> provided;
   torch::NoGradGuard no_grad;
   const auto& saved = manifest.at("tensors");
@@ -275,10 +314,14 @@ InitReport init_from_checkpoint(const std::string& path, Model& model, const std
       report.skipped.push_back(fmt::format("{} (shape {} in the checkpoint, {} in this model)", name, fmt::join(shape, "x"),
                                            fmt::join(it->second.sizes().vec(), "x")));
     } else {
-      if (load_values) it->second.copy_(values.at(i));
       report.loaded.push_back(name);
       provided.insert(name);
     }
+  }
+  if (load_values) {
+    visit_saved(path, manifest, [&](size_t, const std::string& name, const torch::Tensor& rows, int64_t first) {
+      if (provided.count(name)) rows_of(by_name.at(name), rows, first).copy_(rows);
+    });
   }
   for (const auto& [name, tensor] : tensors)
     if (!provided.count(name)) report.initialised.push_back(name);

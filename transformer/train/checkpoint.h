@@ -1,4 +1,5 @@
-// Checkpoints of a run: model, optimizer and trainer state under runs/NAME/checkpoints/step-N/,
+// Checkpoints of a run: model (safetensors; older runs' model.pt still read), optimizer and trainer
+// state under runs/NAME/checkpoints/step-N/,
 // written to a temporary name, flushed, renamed, and sealed by a manifest of checksums written
 // last. Only a checkpoint whose manifest verifies is ever loaded; loading compares every tensor's
 // name and shape, and the tokenizer, with the experiment's and lists each difference.
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "transformer/io/safetensors.h"
 #include "transformer/models/model.h"
 
 namespace qkv {
@@ -22,9 +24,14 @@ class CheckpointStore {
   // not empty. The best checkpoint of a run lives in its own store: subdir "best", no pointer.
   CheckpointStore(std::string run_dir, int64_t keep, std::string subdir = "checkpoints", std::string pointer = "latest");
 
-  // Writes step-N and points `latest` at it; removes the oldest beyond `keep`.
+  // Writes step-N (model.safetensors, optimizer.pt, trainer.json, MANIFEST.json) and points
+  // `latest` at it; removes the oldest beyond `keep`.
   void save(int64_t step, Model& model, torch::optim::Optimizer* optimizer,
             const nlohmann::json& trainer_state, const std::string& tokenizer_checksum);
+  // The same from named tensors (the model's parameters then buffers, by their module names).
+  void save_tensors(int64_t step, const std::vector<io::TensorSource>& tensors,
+                    torch::optim::Optimizer* optimizer, const nlohmann::json& trainer_state,
+                    const std::string& tokenizer_checksum);
 
   // Newest checkpoint whose manifest verifies, newest first by step; invalid ones are skipped and
   // described in `skipped`.
