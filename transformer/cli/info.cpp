@@ -21,7 +21,7 @@ int run_info(const Invocation& in) {
     vocab = ensure_tokenizer(e, true).vocab_size();
     vocab_source = "the task's symbols";
   } else if (const std::string path = tokenizer_path(e); std::filesystem::exists(path)) {
-    vocab = Tokenizer::load(path).vocab_size();  // the experiment's, or its init_from run's
+    vocab = load_tokenizer(e, path).vocab_size();  // the experiment's, or its init_from run's
     vocab_source = path;
   }
   Model model = build_model(e, vocab);

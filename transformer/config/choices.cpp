@@ -100,6 +100,11 @@ const Choices<TokenizerType>& tokenizer_type_choices() {
   static const Choices<TokenizerType> c{{"unigram", TokenizerType::kUnigram}, {"bpe", TokenizerType::kBpe}};
   return c;
 }
+const Choices<TokenizerKind>& tokenizer_kind_choices() {
+  static const Choices<TokenizerKind> c{
+      {"sentencepiece", TokenizerKind::kSentencePiece}, {"bpe", TokenizerKind::kBpe}, {"wordpiece", TokenizerKind::kWordPiece}};
+  return c;
+}
 const Choices<AttentionBackend>& attention_backend_choices() {
   // fused is offered only where the LibTorch this was built with has scaled_dot_product_attention.
   static const Choices<AttentionBackend> c{{"auto", AttentionBackend::kAuto},

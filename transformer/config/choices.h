@@ -47,6 +47,7 @@ enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
 enum class DeviceKind { kAuto, kCpu, kCuda };  // auto: the GPU when LibTorch sees one
 enum class TokenizerType { kUnigram, kBpe };
+enum class TokenizerKind { kSentencePiece, kBpe, kWordPiece };
 
 // Name tables for enums, as written in experiment files.
 template <class E>
@@ -65,6 +66,7 @@ const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();
 const Choices<DeviceKind>& device_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
+const Choices<TokenizerKind>& tokenizer_kind_choices();
 const Choices<NormKind>& norm_kind_choices();
 const Choices<AttentionBackend>& attention_backend_choices();
 const Choices<Activation>& activation_choices();

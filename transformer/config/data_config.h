@@ -94,7 +94,10 @@ struct DataConfig {
 };
 
 struct TokenizerConfig {
-  std::string model;  // trained on data.train when missing
+  TokenizerKind kind = TokenizerKind::kSentencePiece;
+  std::string model;  // trained on data.train when missing (sentencepiece)
+  std::string merges;  // bpe: merges.txt; empty: beside model
+  bool lower_case = true;  // wordpiece: BERT's do_lower_case (uncased models)
   std::string target_model;  // translate: separate target-language model; empty: one joint model
   int64_t vocab_size = 8000;
   TokenizerType type = TokenizerType::kUnigram;
@@ -103,7 +106,11 @@ struct TokenizerConfig {
 
   template <class V>
   void visit(V& v) {
-    v.path("model", model, Spec().doc("SentencePiece model; required by text tasks"));
+    v.choice("kind", kind, tokenizer_kind_choices(),
+             Spec().doc("sentencepiece|bpe|wordpiece: trained by qkv, GPT-2's byte-level BPE, BERT's WordPiece"));
+    v.path("model", model, Spec().doc("SentencePiece model, GPT-2's vocab.json (bpe) or BERT's vocab.txt (wordpiece)"));
+    v.path("merges", merges, Spec().doc("bpe: GPT-2's merges.txt; empty: merges.txt beside model"));
+    v.field("lower_case", lower_case, Spec().doc("wordpiece: lower-case and strip accents (uncased BERT)"));
     v.path("target_model", target_model, Spec().doc("translate: target-side model; empty: model is joint"));
     v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
     v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));

@@ -257,8 +257,9 @@ void validate_model(const Experiment& e, const Rules& rules) {
                 fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
 }
 
-// The task section: options of another kind, the generated tasks' lengths, what text tasks need.
-void validate_task(const Experiment& e, const Rules& rules) {
+// The task section: options of another kind, the generated tasks' lengths, what text tasks need
+// (training data only where data is read: an imported model generates without any).
+void validate_task(const Experiment& e, const Rules& rules, bool require_data) {
   const TaskConfig& task = e.task;
   const ModelConfig& m = e.model;
   const char* task_name = choice_name(task_choices(), task.kind);
@@ -278,7 +279,7 @@ void validate_task(const Experiment& e, const Rules& rules) {
                                 task.max_length, positions));
     }
   } else {
-    rules.require(!e.data.train.empty(), "data.train", fmt::format("required by task {}", task_name));
+    rules.require(!require_data || !e.data.train.empty(), "data.train", fmt::format("required by task {}", task_name));
     rules.require(!e.tokenizer.model.empty() || !e.init_from.empty(), "tokenizer.model",
                   fmt::format("required by task {} (or init_from, whose tokenizer is then used)", task_name));
   }
@@ -350,7 +351,11 @@ void validate_files(const Experiment& e, const Rules& rules) {
                     fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
     }
   }
-  if (!e.init_from.empty()) {
+  if (e.init_from.rfind("hf:", 0) == 0) {
+    const std::string dir = e.init_from.substr(3);
+    rules.require(std::filesystem::is_regular_file(std::filesystem::path(dir) / "config.json"), "init_from",
+                  fmt::format("no Hugging Face model directory at {} (config.json, model.safetensors, tokenizer files)", dir));
+  } else if (!e.init_from.empty()) {
     rules.require(std::filesystem::is_directory(e.init_from), "init_from",
                   fmt::format("no such run directory: {} (train the pretrained experiment first)", e.init_from));
   }
@@ -362,7 +367,7 @@ void validate(const Experiment& e, const ConfigSources& sources, const ValidateO
   Rules rules(sources);
   rules.require(safe_name(e.name), "name", fmt::format("expected letters, digits, '-', '_' or '.', found '{}'", e.name));
   validate_model(e, rules);
-  validate_task(e, rules);
+  validate_task(e, rules, options.require_data);
   validate_data(e, rules);
   validate_tokenizer(e, rules);
   validate_train(e, rules);

@@ -201,4 +201,6 @@ void write_line_sample(const DataConfig& data, const std::string& split, int64_t
   if (!out.flush()) throw std::runtime_error(path + ": cannot write the tokenizer's sample");
 }
 
+std::string corpus_cache_root(const DataConfig& data) { return cache_root(data); }
+
 }  // namespace qkv

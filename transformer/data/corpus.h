@@ -70,4 +70,7 @@ void write_line_sample(const DataConfig& data, const std::string& split, int64_t
 // Process-wide defaults for the commands (--rebuild-data, train.threads).
 CorpusOptions& corpus_defaults();
 
+// Where prepared corpora live: data.cache, or $QKV_DATA_CACHE when data.cache is the default.
+std::string corpus_cache_root(const DataConfig& data);
+
 }  // namespace qkv

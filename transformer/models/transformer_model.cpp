@@ -62,7 +62,8 @@ TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, int64_t vo
 
 torch::Tensor TransformerModelImpl::embed(const torch::Tensor& tokens, const torch::Tensor& segments, bool source) {
   auto x = embed_tokens(tokens, source);  // (B, T, C)
-  if (segment_embedding_ && segments.defined()) x = x + segment_embedding_->forward(segments);
+  // no segments given: all segment 0, as BERT's token_type_ids default
+  if (segment_embedding_) x = x + (segments.defined() ? segment_embedding_->forward(segments) : segment_embedding_->weight[0]);
   return x;
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -72,14 +73,31 @@ std::atomic<uint64_t> next_instance{1};
 
 }  // namespace
 
+namespace {
+
+std::string read_text(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot read the {}", path, what));
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
+
 ByteLevelBpe ByteLevelBpe::load(const std::string& vocab_json, const std::string& merges_txt) {
+  return parse(read_text(vocab_json, "vocabulary"), vocab_json, read_text(merges_txt, "merges"), merges_txt);
+}
+
+ByteLevelBpe ByteLevelBpe::parse(const std::string& vocab_text, const std::string& vocab_json,
+                                 const std::string& merges_text, const std::string& merges_txt) {
   ByteLevelBpe bpe;
   bpe.instance_ = next_instance++;
-  std::ifstream vocab_in(vocab_json);
-  if (!vocab_in) throw InputError(fmt::format("{}: cannot read the vocabulary", vocab_json));
+  bpe.vocab_text_ = vocab_text;
+  bpe.merges_text_ = merges_text;
   nlohmann::json vocab;
   try {
-    vocab = nlohmann::json::parse(vocab_in);
+    vocab = nlohmann::json::parse(vocab_text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(fmt::format("{}: byte {}: invalid JSON ({})", vocab_json, e.byte > 0 ? e.byte - 1 : 0, e.what()));
   }
@@ -101,11 +119,11 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& vocab_json, const std::string
     if (it == bpe.ids_.end()) throw InputError(fmt::format("{}: byte {} has no piece of its own", vocab_json, b));
     bpe.byte_ids_[b] = it->second;
   }
-  std::ifstream merges_in(merges_txt);
-  if (!merges_in) throw InputError(fmt::format("{}: cannot read the merges", merges_txt));
+  std::istringstream merges_in(merges_text);
   std::string line, left, right;
   uint64_t rank = 0;
   for (int number = 1; std::getline(merges_in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if ((number == 1 && line.rfind("#version", 0) == 0) || line.empty()) continue;
     const auto space = line.find(' ');
     if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)

@@ -22,6 +22,12 @@ class ByteLevelBpe {
   // "a b" per line by rank, after an optional "#version" line). InputError naming the file, the
   // line or byte, and what is wrong.
   static ByteLevelBpe load(const std::string& vocab_json, const std::string& merges_txt);
+  // The same from the files' contents; the names are for messages.
+  static ByteLevelBpe parse(const std::string& vocab_text, const std::string& vocab_json, const std::string& merges_text,
+                            const std::string& merges_txt);
+  // The files' contents as loaded (qkv keeps them in a run's tokenizer and exports them).
+  const std::string& vocab_text() const { return vocab_text_; }
+  const std::string& merges_text() const { return merges_text_; }
 
   std::vector<int> encode(std::string_view text) const;
   // The bytes of the pieces, concatenated (not necessarily whole UTF-8 characters when the ids
@@ -42,7 +48,8 @@ class ByteLevelBpe {
   std::unordered_map<std::string, int> ids_;       // raw bytes -> id
   std::unordered_map<uint64_t, uint64_t> merges_;  // (left id, right id) -> (rank, merged id)
   int byte_ids_[256] = {};                         // each byte's own id
-  uint64_t instance_ = 0;                          // keys the per-thread word cache
+  uint64_t instance_ = 0;
+  std::string vocab_text_, merges_text_;                          // keys the per-thread word cache
 };
 
 }  // namespace qkv

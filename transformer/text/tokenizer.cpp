@@ -12,6 +12,10 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include "transformer/text/byte_bpe.h"
+#include "transformer/text/wordpiece.h"
 #include "transformer/util/checksum.h"
 #include "transformer/util/errors.h"
 #include "transformer/text/spm_bridge.h"
@@ -83,12 +87,109 @@ const Bridge& bridge() {
 
 }  // namespace
 
-Tokenizer Tokenizer::load(const std::string& path) {
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: tokenizer model not found", path));
+  if (!in) throw InputError(fmt::format("{}: {} not found", path, what));
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  return buffer.str();
+}
+
+}  // namespace
+
+void Tokenizer::finish_bundle(const std::string& bytes, const std::string& path) {
+  bytes_ = bytes;
+  checksum_ = checksum_hex(bytes);
+  path_ = path;
+  auto need = [&](int id, const char* piece) {
+    if (id < 0) throw InputError(fmt::format("{}: the vocabulary has no {} piece", path, piece));
+    return id;
+  };
+  if (bpe_) {
+    const int end = need(bpe_->id("<|endoftext|>"), "<|endoftext|>");
+    special_ = SpecialTokens{end, end, end, end, -1, end, end};  // GPT-1-style inputs: <|endoftext|> a <|endoftext|> b <|endoftext|>
+  } else {
+    const WordPiece& w = *wordpiece_;
+    special_.pad = need(w.id("[PAD]"), "[PAD]");
+    special_.unk = need(w.id("[UNK]"), "[UNK]");
+    special_.cls = special_.bos = need(w.id("[CLS]"), "[CLS]");
+    special_.sep = special_.eos = need(w.id("[SEP]"), "[SEP]");
+    special_.mask = need(w.id("[MASK]"), "[MASK]");
+  }
+}
+
+Tokenizer Tokenizer::from_bundle(const std::string& bytes, const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(bytes);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("{}: byte {}: not a qkv tokenizer (invalid JSON)", path, e.byte > 0 ? e.byte - 1 : 0));
+  }
+  const auto text = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_string()) throw InputError(fmt::format("{}: field {}: missing or not a string", path, key));
+    return j[key].get<std::string>();
+  };
+  Tokenizer t;
+  const std::string kind = j.is_object() && j.contains("qkv_tokenizer") && j["qkv_tokenizer"].is_string() ? j["qkv_tokenizer"].get<std::string>() : "";
+  if (kind == "bpe") {
+    t.kind_ = TokenizerKind::kBpe;
+    t.bpe_ = std::make_shared<const ByteLevelBpe>(
+        ByteLevelBpe::parse(text("vocab.json"), path + ": vocab.json", text("merges.txt"), path + ": merges.txt"));
+  } else if (kind == "wordpiece") {
+    WordPieceOptions o;
+    o.lower_case = j.value("do_lower_case", true);
+    o.strip_accents = j.value("strip_accents", -1);
+    o.split_cjk = j.value("tokenize_chinese_chars", true);
+    o.max_input_chars_per_word = j.value("max_input_chars_per_word", 100);
+    t.kind_ = TokenizerKind::kWordPiece;
+    t.wordpiece_ = std::make_shared<const WordPiece>(WordPiece::parse(text("vocab.txt"), path + ": vocab.txt", o));
+  } else {
+    throw InputError(fmt::format("{}: field qkv_tokenizer: {} is not bpe or wordpiece", path, j.value("qkv_tokenizer", nlohmann::json()).dump()));
+  }
+  t.finish_bundle(bytes, path);
+  return t;
+}
+
+std::string Tokenizer::bpe_bundle(const std::string& vocab_json, const std::string& merges_txt) {
+  return nlohmann::ordered_json{{"qkv_tokenizer", "bpe"}, {"vocab.json", vocab_json}, {"merges.txt", merges_txt}}.dump();
+}
+
+std::string Tokenizer::wordpiece_bundle(const std::string& vocab_txt, bool lower_case) {
+  return nlohmann::ordered_json{{"qkv_tokenizer", "wordpiece"}, {"vocab.txt", vocab_txt}, {"do_lower_case", lower_case},
+                        {"max_input_chars_per_word", 100}, {"tokenize_chinese_chars", true}}
+      .dump();
+}
+
+namespace {
+
+bool is_bundle(const std::string& bytes) {
+  return !bytes.empty() && bytes[0] == '{' && bytes.compare(1, 16, "\"qkv_tokenizer\":") == 0;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const TokenizerConfig& config) {
+  if (config.kind == TokenizerKind::kSentencePiece) return load(config.model);
+  const std::string model = read_file(config.model, config.kind == TokenizerKind::kBpe ? "GPT-2 vocab.json" : "BERT vocab.txt");
+  if (is_bundle(model)) return from_bundle(model, config.model);  // a run's tokenizer.model
+  if (config.kind == TokenizerKind::kBpe) {
+    const std::string merges =
+        config.merges.empty() ? (fs::path(config.model).parent_path() / "merges.txt").string() : config.merges;
+    return from_bundle(bpe_bundle(model, read_file(merges, "GPT-2 merges.txt")), config.model);
+  }
+  return from_bundle(wordpiece_bundle(model, config.lower_case), config.model);
+}
+
+Tokenizer Tokenizer::from_bytes(const std::string& bytes, const std::string& name) {
+  if (is_bundle(bytes)) return from_bundle(bytes, name);
+  throw InputError(fmt::format("{}: not a qkv tokenizer of kind bpe or wordpiece", name));
+}
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  const std::string bytes = read_file(path, "tokenizer model");
+  if (is_bundle(bytes)) return from_bundle(bytes, path);
   const Bridge& b = bridge();
   char error[512] = {0};
   void* processor = b.open(bytes.data(), bytes.size(), error, sizeof(error));
@@ -97,6 +198,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
   t.processor_ = std::shared_ptr<void>(processor, [close = b.close](void* p) { close(p); });
   t.checksum_ = checksum_hex(bytes);
   t.path_ = path;
+  t.bytes_ = bytes;
   t.special_.pad = b.special(processor, 0);
   t.special_.unk = b.special(processor, 1);
   t.special_.bos = b.special(processor, 2);
@@ -165,6 +267,8 @@ void Tokenizer::train(const std::string& text_file, const std::string& model_pat
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text) const {
+  if (bpe_) return bpe_->encode(text);
+  if (wordpiece_) return wordpiece_->encode(text);
   if (!processor_) {
     std::vector<int> ids;
     for (char c : text) {
@@ -185,6 +289,18 @@ std::vector<int> Tokenizer::encode(std::string_view text) const {
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  if (bpe_) {
+    std::vector<int> kept;  // <|endoftext|> separates documents; text has no place for it
+    for (int id : ids)
+      if (id != special_.eos && id >= 0 && id < bpe_->vocab_size()) kept.push_back(id);
+    return bpe_->decode(kept);
+  }
+  if (wordpiece_) {
+    std::vector<int> kept;
+    for (int id : ids)
+      if (id >= 0 && id < wordpiece_->vocab_size() && id != special_.cls && id != special_.sep) kept.push_back(id);
+    return wordpiece_->decode(kept);
+  }
   if (!processor_) {
     std::string text;
     for (int id : ids)
@@ -202,6 +318,8 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
 }
 
 std::string Tokenizer::piece(int id) const {
+  if (bpe_) return id >= 0 && id < bpe_->vocab_size() ? bpe_->piece(id) : "<unk>";
+  if (wordpiece_) return id >= 0 && id < wordpiece_->vocab_size() ? wordpiece_->piece(id) : "[UNK]";
   if (!processor_) {
     if (id >= 0 && id < kSpecialCount) return kSpecialPieces[id];
     return id < vocab_size() ? std::string(1, alphabet_[size_t(id - kSpecialCount)]) : "<unk>";
@@ -217,6 +335,8 @@ std::string Tokenizer::piece(int id) const {
 }
 
 int Tokenizer::vocab_size() const {
+  if (bpe_) return bpe_->vocab_size();
+  if (wordpiece_) return wordpiece_->vocab_size();
   return processor_ ? bridge().piece_size(processor_.get()) : kSpecialCount + int(alphabet_.size());
 }
 

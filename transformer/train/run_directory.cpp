@@ -32,11 +32,8 @@ void prepare_run_directory(const Experiment& e, const std::string& config_yaml, 
   write_file_atomic((run / "config.yaml").string(), config_yaml);
   auto keep_copy = [&](const Tokenizer& t, const char* name) {  // the run keeps the tokenizers it was trained with
     const fs::path copy = run / name;
-    if (t.path().empty() || fs::weakly_canonical(t.path()) == fs::weakly_canonical(copy)) return;
-    std::ifstream in(t.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    write_file_atomic(copy.string(), bytes.str());
+    if (t.bytes().empty() || fs::weakly_canonical(t.path()) == fs::weakly_canonical(copy)) return;
+    write_file_atomic(copy.string(), t.bytes());
   };
   keep_copy(tokenizer, "tokenizer.model");
   if (tokenizer.has_separate_target()) keep_copy(tokenizer.target(), "target_tokenizer.model");
