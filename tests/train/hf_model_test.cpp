@@ -269,6 +269,29 @@ void round_trip(const test::ScratchDir& dir, const std::string& prefix) {
 
 }  // namespace
 
+TEST_CASE("a GPT-2 in bfloat16, in two shards with an index, imports and keeps its values", "[io]") {
+  test::ScratchDir dir("hf-shards");
+  Gpt2Dir g = write_gpt2(dir / "hf", false, 31);
+  std::vector<std::pair<std::string, torch::Tensor>> first, second;
+  nlohmann::json map;
+  for (auto& [name, t] : g.weights) {
+    t = t.to(torch::kBFloat16);
+    const bool early = name.rfind("h.1.", 0) != 0 && name.rfind("ln_f", 0) != 0;
+    (early ? first : second).emplace_back(name, t);
+    map[name] = early ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+  }
+  std::filesystem::remove(dir / "hf/model.safetensors");
+  io::write_safetensors(dir / "hf/model-00001-of-00002.safetensors", first);
+  io::write_safetensors(dir / "hf/model-00002-of-00002.safetensors", second);
+  std::ofstream(dir / "hf/model.safetensors.index.json") << nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump();
+  io::import_hf(dir / "hf", dir / "run", "gpt2-bf16");
+  Model model = load_run(dir / "run");
+  for (auto& [name, t] : g.weights) t = t.to(torch::kFloat32);  // the values bfloat16 holds
+  torch::NoGradGuard no_grad;
+  auto [ids, keep] = padded_batch(g.vocab, g.vocab - 1, 4);
+  CHECK(max_difference_where(model->token_logits(model->hidden(ids, keep)), gpt2_reference(g.weights, ids, keep), keep) < 1e-5);
+}
+
 TEST_CASE("export then import gives the same tensors bit for bit", "[io]") {
   test::ScratchDir dir("hf-roundtrip");
   write_gpt2(dir / "gpt2-hf", true, 5);

@@ -2,7 +2,7 @@
 // in and out of qkv runs, for GPT-2 (GPT2LMHeadModel, GPT2Model) and BERT (BertForMaskedLM,
 // BertForPreTraining, BertModel, BertForSequenceClassification), any size.
 //
-// Every tensor is mapped by one table per family (hf.cpp): GPT-2's Conv1D weights are stored
+// Every tensor is mapped by one table per family (hf_tables.cpp): GPT-2's Conv1D weights are stored
 // (in, out) and transposed; BERT's separate query, key and value are concatenated into qkv's
 // one projection. Names are accepted as Hugging Face's loader accepts them: with or without the
 // "transformer." / "bert." prefix, LayerNorm's gamma/beta for weight/bias, GPT-2's causal-mask
