@@ -47,5 +47,5 @@ TEST_CASE("loading a file that is not a tokenizer is an input error", "[text]") 
   test::ScratchDir dir("badtok");
   std::ofstream(dir / "junk.model") << "not a model";
   CHECK_THROWS_AS(Tokenizer::load(dir / "junk.model"), InputError);
-  CHECK_THROWS_WITH(Tokenizer::load(dir / "absent.model"), Catch::Contains("absent.model: tokenizer model not found"));
+  CHECK_THROWS_WITH(Tokenizer::load(dir / "absent.model"), Catch::Contains("absent.model: cannot read the tokenizer model"));
 }

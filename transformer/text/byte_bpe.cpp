@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "transformer/util/atomic_file.h"
 #include "transformer/util/errors.h"
 
 namespace qkv {
@@ -73,20 +74,8 @@ std::atomic<uint64_t> next_instance{1};
 
 }  // namespace
 
-namespace {
-
-std::string read_text(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read the {}", path, what));
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
-}  // namespace
-
 ByteLevelBpe ByteLevelBpe::load(const std::string& vocab_json, const std::string& merges_txt) {
-  return parse(read_text(vocab_json, "vocabulary"), vocab_json, read_text(merges_txt, "merges"), merges_txt);
+  return parse(read_input_file(vocab_json, "vocabulary"), vocab_json, read_input_file(merges_txt, "merges"), merges_txt);
 }
 
 ByteLevelBpe ByteLevelBpe::parse(const std::string& vocab_text, const std::string& vocab_json,

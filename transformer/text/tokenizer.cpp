@@ -16,6 +16,7 @@
 
 #include "transformer/text/byte_bpe.h"
 #include "transformer/text/wordpiece.h"
+#include "transformer/util/atomic_file.h"
 #include "transformer/util/checksum.h"
 #include "transformer/util/errors.h"
 #include "transformer/text/spm_bridge.h"
@@ -83,18 +84,6 @@ const Bridge& bridge() {
     b.train = reinterpret_cast<decltype(b.train)>(sym("qkv_spm_train"));
   });
   return b;
-}
-
-}  // namespace
-
-namespace {
-
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: {} not found", path, what));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 }  // namespace
@@ -172,12 +161,12 @@ bool is_bundle(const std::string& bytes) {
 
 Tokenizer Tokenizer::load(const TokenizerConfig& config) {
   if (config.kind == TokenizerKind::kSentencePiece) return load(config.model);
-  const std::string model = read_file(config.model, config.kind == TokenizerKind::kBpe ? "GPT-2 vocab.json" : "BERT vocab.txt");
+  const std::string model = read_input_file(config.model, config.kind == TokenizerKind::kBpe ? "GPT-2 vocab.json" : "BERT vocab.txt");
   if (is_bundle(model)) return from_bundle(model, config.model);  // a run's tokenizer.model
   if (config.kind == TokenizerKind::kBpe) {
     const std::string merges =
         config.merges.empty() ? (fs::path(config.model).parent_path() / "merges.txt").string() : config.merges;
-    return from_bundle(bpe_bundle(model, read_file(merges, "GPT-2 merges.txt")), config.model);
+    return from_bundle(bpe_bundle(model, read_input_file(merges, "GPT-2 merges.txt")), config.model);
   }
   return from_bundle(wordpiece_bundle(model, config.lower_case), config.model);
 }
@@ -188,7 +177,7 @@ Tokenizer Tokenizer::from_bytes(const std::string& bytes, const std::string& nam
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  const std::string bytes = read_file(path, "tokenizer model");
+  const std::string bytes = read_input_file(path, "tokenizer model");
   if (is_bundle(bytes)) return from_bundle(bytes, path);
   const Bridge& b = bridge();
   char error[512] = {0};

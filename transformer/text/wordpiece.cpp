@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "transformer/util/atomic_file.h"
 #include "transformer/util/errors.h"
 
 namespace qkv {
@@ -71,11 +72,7 @@ std::vector<icu::UnicodeString> split_whitespace(const icu::UnicodeString& text)
 }  // namespace
 
 WordPiece WordPiece::load(const std::string& vocab_txt, const WordPieceOptions& options) {
-  std::ifstream in(vocab_txt, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read the vocabulary", vocab_txt));
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return parse(bytes.str(), vocab_txt, options);
+  return parse(read_input_file(vocab_txt, "vocabulary"), vocab_txt, options);
 }
 
 WordPiece WordPiece::parse(const std::string& text, const std::string& name, const WordPieceOptions& options) {

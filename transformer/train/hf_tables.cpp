@@ -2,6 +2,8 @@
 // qkv's modules (cli `qkv info` lists them).
 #include "transformer/train/hf_tables.h"
 
+#include "transformer/util/atomic_file.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -67,13 +69,7 @@ const char* activation_name(Activation a) {
   return a == Activation::kGeluTanh ? "gelu_new" : a == Activation::kGelu ? "gelu" : "relu";
 }
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read", path.string()));
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
+std::string read_text(const std::filesystem::path& path) { return read_input_file(path.string(), "file"); }
 
 nlohmann::json read_json(const std::filesystem::path& path) {
   const std::string text = read_text(path);

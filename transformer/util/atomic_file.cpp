@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "transformer/util/errors.h"
+
 namespace qkv {
 
 namespace fs = std::filesystem;
@@ -35,6 +37,14 @@ void fsync_path(const std::string& path, bool directory) {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string read_input_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot read the {}", path, what));
   std::stringstream s;
   s << in.rdbuf();
   return s.str();

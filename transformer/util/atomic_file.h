@@ -22,5 +22,7 @@ void fsync_path(const std::string& path, bool directory);
 
 // The whole file as bytes; empty when it cannot be read.
 std::string read_file(const std::string& path);
+// The whole file as bytes; InputError "PATH: cannot read the WHAT" when it cannot be opened.
+std::string read_input_file(const std::string& path, const std::string& what);
 
 }  // namespace qkv
