@@ -67,7 +67,7 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
       {"out of range", replace(good, "  d_ff: 64", "  d_ff: 64\n  dropout: 1.5"), R"(:9:12: model.dropout: expected a number in \[0, 0.95\], found 1.5)"},
       {"negative", replace(good, "  steps: 2", "  steps: -3"), R"(:22:10: train.steps: expected an integer in \[1, 1000000000000\], found -3)"},
       {"boolean expected", replace(good, "  max_len: 64", "  max_len: 64\n  bias: maybe"), R"(:12:9: model.bias: expected true or false, found 'maybe')"},
-      {"unknown choice with suggestion", replace(good, "    scheme: rope", "    scheme: rop"), R"(:10:13: model.position.scheme: expected one of none\|sinusoidal\|learned\|shaw\|t5\|rope\|alibi, found 'rop'; did you mean 'rope'\?)"},
+      {"unknown choice with suggestion", replace(good, "    scheme: rope", "    scheme: rop"), R"(:10:13: model.position.scheme: expected one of none\|sinusoidal\|learned\|shaw\|t5\|rope\|alibi\|xpos\|kerple\|fire, found 'rop'; did you mean 'rope'\?)"},
       {"missing required field", replace(good, "  steps: 2\n", ""), R"(:19:1: train.steps: required field is missing from train)"},
       {"missing section", replace(good, "task:\n  kind: causal_lm\n", ""), R"(: task: required field is missing)"},
       {"section given a value", replace(good, "task:\n  kind: causal_lm", "task: causal_lm"), R"(:12:7: task: expected a section \(a mapping\), found 'causal_lm')"},

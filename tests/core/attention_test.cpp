@@ -45,16 +45,39 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
     shaw_v = sp["values_0"].to(torch::kFloat64);
   }
   if (o.config.scheme == "t5") t5 = scheme->named_parameters()["table.weight"].to(torch::kFloat64);
+  auto sp = scheme->named_parameters();
+  // kerple (Chi et al. 2022) and fire (Li et al. 2024) biases from their formulas, one pair at a time.
+  auto kerple = [&](int64_t h, int64_t i, int64_t j) {
+    const double r1 = sp["r1"][h].item<double>(), r2 = sp["r2"][h].item<double>(), d = double(std::abs(i - j));
+    return o.integer("kernel") == 1 ? -r1 * std::pow(d, r2) : -r1 * std::log(1.0 + r2 * d);
+  };
+  auto fire = [&](int64_t h, int64_t i, int64_t j) {
+    const double c = sp["c"].item<double>(), L = sp["threshold"].item<double>();
+    auto psi = [&](double x) { return std::log(c * x + 1.0); };
+    const double x = causal ? psi(double(i - j)) / psi(std::max(L, double(i)))
+                            : (i > j ? 1.0 : i < j ? -1.0 : 0.0) * psi(double(std::abs(i - j))) /
+                                  psi(std::max({L, double(i), double(j)}));
+    double bias = sp["out.bias"][h].item<double>();
+    for (int64_t u = 0; u < sp["hidden.bias"].size(0); ++u) {
+      const double a = sp["hidden.weight"][u][0].item<double>() * x + sp["hidden.bias"][u].item<double>();
+      bias += sp["out.weight"][h][u].item<double>() * std::max(0.0, a);
+    }
+    return bias;
+  };
   const std::vector<double> slopes{1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256};  // Press et al. for 4 heads
 
-  auto rotate = [&](std::vector<double> v, int64_t pos) {
-    if (o.config.scheme != "rope") return v;
-    const int64_t half = int64_t(Dh * o.value("fraction")) / 2;
+  // RoPE, and xPos's scaled rotation: zeta_d^(+pos/gamma) on queries, ^(-pos/gamma) on keys.
+  auto rotate = [&](std::vector<double> v, int64_t pos, bool key) {
+    if (o.config.scheme != "rope" && o.config.scheme != "xpos") return v;
+    const bool xpos = o.config.scheme == "xpos";
+    const int64_t half = xpos ? Dh / 2 : int64_t(Dh * o.value("fraction")) / 2;
     for (int64_t d = 0; d < half; ++d) {
       const double angle = double(pos) * std::pow(o.value("base"), -2.0 * double(d) / double(2 * half));
+      const double zeta = (2.0 * double(d) / double(2 * half) + 0.4) / 1.4;
+      const double scale = xpos ? std::pow(zeta, (key ? -1.0 : 1.0) * double(pos) / o.value("xpos_gamma")) : 1.0;
       const double a = v[d], c = v[d + half];
-      v[d] = a * std::cos(angle) - c * std::sin(angle);
-      v[d + half] = c * std::cos(angle) + a * std::sin(angle);
+      v[d] = (a * std::cos(angle) - c * std::sin(angle)) * scale;
+      v[d + half] = (c * std::cos(angle) + a * std::sin(angle)) * scale;
     }
     return v;
   };
@@ -65,13 +88,13 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
       for (int64_t i = 0; i < T; ++i) {
         std::vector<double> q(Dh);
         for (int64_t d = 0; d < Dh; ++d) q[d] = P[bi][i][h * Dh + d];
-        q = rotate(q, i);
+        q = rotate(q, i, false);
         std::vector<double> logits(T, -INFINITY);
         for (int64_t j = 0; j < T; ++j) {
           if ((causal && j > i) || !K[bi][j]) continue;
           std::vector<double> k(Dh);
           for (int64_t d = 0; d < Dh; ++d) k[d] = P[bi][j][C + h * Dh + d];
-          k = rotate(k, j);
+          k = rotate(k, j, true);
           const int64_t rel = std::clamp<int64_t>(j - i, -o.integer("clip"), o.integer("clip")) + o.integer("clip");
           double dot = 0;
           for (int64_t d = 0; d < Dh; ++d) {
@@ -81,6 +104,8 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
           double logit = dot / std::sqrt(double(Dh));
           if (o.config.scheme == "t5") logit += t5[naive_t5_bucket(j - i, !causal, o.integer("buckets"), o.integer("max_distance"))][h].item<double>();
           if (o.config.scheme == "alibi") logit -= slopes[h] * double(std::abs(i - j));
+          if (o.config.scheme == "kerple") logit += kerple(h, i, j);
+          if (o.config.scheme == "fire") logit += fire(h, i, j);
           logits[j] = logit;
         }
         const double top = *std::max_element(logits.begin(), logits.end());
@@ -104,13 +129,15 @@ torch::Tensor naive_attention(MultiHeadAttention& mha, PositionScheme& scheme, c
 }  // namespace
 
 TEST_CASE("attention equals a naive implementation for every in-attention scheme", "[core]") {
-  const auto kind = GENERATE(as<std::string>{}, "none", "shaw", "t5", "rope",
-                             "alibi");
+  auto kind = GENERATE(as<std::string>{}, "none", "shaw", "t5", "rope", "alibi", "xpos", "kerple", "kerple-power", "fire");
   const bool causal = GENERATE(false, true);
   CAPTURE(kind, causal);
   torch::manual_seed(3);
   PositionOptions po;
-  po.config.scheme = kind;
+  po.config.scheme = kind == "kerple-power" ? "kerple" : kind;
+  if (kind == "kerple-power") po.config.set("kernel", 1);
+  po.config.set("fire_threshold", 4);  // T = 9: positions below and above the threshold
+  po.config.set("xpos_gamma", 4);      // a decay strong enough to matter over 9 positions
   po.d_model = 16;
   po.heads = 4;
   po.layers = 1;
@@ -121,9 +148,14 @@ TEST_CASE("attention equals a naive implementation for every in-attention scheme
   po.config.set("fraction", 0.5);
   CAPTURE(po.integer("clip"));
   auto scheme = make_position_scheme(po);
-  if (kind == std::string("t5")) {
+  if (kind == "t5" || kind == "fire") {
     torch::NoGradGuard g;
     for (auto& p : scheme->parameters()) p.normal_(0, 1);  // make the bias matter
+    if (kind == "fire") scheme->named_parameters()["c"].fill_(0.7), scheme->named_parameters()["threshold"].fill_(4.0);
+  }
+  if (kind.rfind("kerple", 0) == 0) {
+    torch::NoGradGuard g;
+    for (auto& p : scheme->parameters()) p.uniform_(0.2, 1.5);  // positive, as the clamps keep them
   }
   AttentionOptions ao;
   ao.d_model = 16;

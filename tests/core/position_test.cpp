@@ -37,7 +37,7 @@ torch::Tensor logits_at(PositionScheme& scheme, const torch::Tensor& q1, const t
   auto signals = scheme->signals(len, offset, len, offset, torch::kCPU);
   if (signals.cos.defined()) {
     q = apply_rotary(q, signals.cos, signals.sin);
-    k = apply_rotary(k, signals.cos, signals.sin);
+    k = signals.key_cos.defined() ? apply_rotary(k, signals.key_cos, signals.key_sin) : apply_rotary(k, signals.cos, signals.sin);
   }
   AttentionInputs in;
   in.signals = &signals;
@@ -47,7 +47,7 @@ torch::Tensor logits_at(PositionScheme& scheme, const torch::Tensor& q1, const t
 }  // namespace
 
 TEST_CASE("relative schemes: attention logits depend only on the offset i - j", "[core]") {
-  const auto kind = GENERATE(as<std::string>{}, "shaw", "t5", "rope", "alibi");
+  const auto kind = GENERATE(as<std::string>{}, "shaw", "t5", "rope", "alibi", "xpos", "kerple");
   const bool causal = GENERATE(false, true);
   CAPTURE(kind, causal);
   auto scheme = scheme_of(kind, causal);

@@ -44,6 +44,9 @@ std::vector<Command> build_table() {
         {"--lengths", kIntegers,
          "context lengths to evaluate at, e.g. 128,256,512: perplexity per length, and loss per position in "
          "runs/NAME/eval/loss_by_position-SPLIT.csv"},
+        {"--stride", kInteger,
+         "with --lengths, also sliding-window evaluation: windows of each length every STRIDE tokens, each "
+         "scoring only its last STRIDE targets (every target sees at least length - STRIDE tokens of context)", 1},
         kRebuildData},
        always},
       {"generate", "continue a prompt (--prompt, or each line of standard input)", true,

@@ -19,8 +19,8 @@ namespace qkv::cli {
 namespace {
 
 // Perplexity at each requested context length, and the mean loss at every position of each.
-int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, const std::string& split_name, Model& model,
-                 Task& task, Split split, int64_t step, const std::string& checkpoint) {
+int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, int64_t stride, const std::string& split_name,
+                 Model& model, Task& task, Split split, int64_t step, const std::string& checkpoint) {
   auto* lm = dynamic_cast<CausalLmTask*>(&task);
   if (!lm) throw InputError(fmt::format("{}: --lengths applies to causal_lm and the generated tasks", e.source_file));
   namespace fs = std::filesystem;
@@ -52,6 +52,13 @@ int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, const
     }
     line["applicable"] = true;
     for (const auto& [name, value] : metrics) line[name] = value;
+    if (stride > 0) {
+      // Beside the non-overlapping figure, as Press et al. report both (their Table 15).
+      const Metrics sliding = lm->evaluate_sliding(model, split, length, std::min(stride, length), batch);
+      line["stride"] = std::min(stride, length);
+      for (const auto& [name, value] : sliding) line["sliding_" + name] = value;
+      metrics.insert(metrics.end(), {{"sliding_loss", sliding.at(0).second}, {"sliding_ppl", sliding.at(1).second}});
+    }
     fmt::print("{}\n", line.dump());
     std::fflush(stdout);
     log.write(step, split_name, metrics, {{"length", length}, {"eval", true}});
@@ -87,8 +94,11 @@ int run_eval(const Invocation& in) {
   if (!task->has_split(split)) throw InputError(fmt::format("{}: data.{}: not set in this experiment", e.source_file, split_name));
   torch::NoGradGuard no_grad;
   AutocastScope autocast(e.train.precision);
+  if (in.integer("--stride", 0) > 0 && (lengths.empty() || task_lengths))
+    throw InputError("--stride: applies with --lengths to causal_lm experiments");
   if (!lengths.empty() && !task_lengths) {
-    return eval_lengths(e, lengths, split_name, trained.model, *task, split, trained.step, trained.checkpoint);
+    return eval_lengths(e, lengths, in.integer("--stride", 0), split_name, trained.model, *task, split, trained.step,
+                        trained.checkpoint);
   }
   const Metrics metrics = task->evaluate(trained.model, split, e.train.batch_size, /*max_batches=*/0);
   nlohmann::ordered_json line{{"step", trained.step}, {"split", split_name}, {"checkpoint", trained.checkpoint}};

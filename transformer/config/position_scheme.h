@@ -21,6 +21,9 @@ namespace qkv {
 // causal: Haviv et al. 2022). Also the default of model.position.scheme.
 inline constexpr const char* kNoPositionScheme = "none";
 
+// RoPE's context-extension methods, the values of model.position.scaling (core/position_rope.cpp).
+enum RopeScaling : int64_t { kRopeUnscaled = 0, kRopeLinear, kRopeNtk, kRopeDynamic, kRopeYarn };
+
 // Where a scheme acts in the attention core (core/position.h), as bit flags.
 enum PositionAct : unsigned {
   kActsNowhere = 0,
@@ -38,6 +41,9 @@ struct PositionOption {
   double min, max;
   bool integer;
   const char* doc;
+  // An option that names one of several methods: its integer value indexes these names, and
+  // experiment files spell it by name (rope's scaling: none|linear|...). Null for numbers.
+  const Choices<int64_t>* names = nullptr;
 };
 
 struct PositionConfig;
@@ -92,7 +98,9 @@ struct PositionConfig {
     v.choice("scheme", scheme, position_choices(), Spec().need().doc(position_choices_doc()));
     for (const PositionOption* option : position_options()) {
       const Spec spec = Spec().range(option->min, option->max).doc(option->doc);
-      if (option->integer) {
+      if (option->names) {
+        v.choice(option->key, integers[option->key], *option->names, Spec().doc(option->doc));
+      } else if (option->integer) {
         v.field(option->key, integers[option->key], spec);
       } else {
         v.field(option->key, reals[option->key], spec);

@@ -140,12 +140,18 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     q = split_heads(qkv[0]);
     k = split_heads(qkv[1]);
     v = split_heads(qkv[2]);
-    if (in.signals && in.signals->cos.defined()) {
-      // New keys sit at the same positions as the queries; cached keys are stored rotated.
-      q = apply_rotary(q, in.signals->cos, in.signals->sin);
-      k = apply_rotary(k, in.signals->cos, in.signals->sin);
+    const PositionSignals* sig = in.signals;
+    const bool rotate = sig && sig->rotates(in.layer);
+    if (rotate) {
+      // New keys sit at the same positions as the queries; cached keys are stored rotated,
+      // except under keys_from_raw, where every key is rotated after the cache.
+      q = apply_rotary(q, sig->cos, sig->sin);
+      if (!sig->keys_from_raw) {
+        k = sig->key_cos.defined() ? apply_rotary(k, sig->key_cos, sig->key_sin) : apply_rotary(k, sig->cos, sig->sin);
+      }
     }
     if (cache) std::tie(k, v) = cache->append(k, v);
+    if (rotate && sig->keys_from_raw) k = apply_rotary(k, sig->key_cos, sig->key_sin);
   }
 
   const double dropout = is_training() ? options_.dropout : 0.0;

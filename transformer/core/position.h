@@ -36,6 +36,15 @@ using NormalInit = std::function<void(const std::string& name, torch::Tensor& pa
 // "no change". Computed once per forward, shared by the layers.
 struct PositionSignals {
   torch::Tensor cos, sin;                           // rope: (Tq, R/2) for the query positions
+  // Keys rotated by other angles than the queries: xpos (the new keys, scaled by the inverse
+  // decay) and rope's dynamic scaling (every key, keys_from_raw: cached keys are kept unrotated
+  // and rotated at each step by the angles of the current length). Undefined: as the queries.
+  torch::Tensor key_cos, key_sin;
+  bool keys_from_raw = false;
+  int64_t rotate_skip_every = 0;  // rope nope_every: layers N-1, 2N-1, ... (0-based) rotate nothing
+  bool rotates(int64_t layer) const {
+    return cos.defined() && (rotate_skip_every <= 0 || (layer + 1) % rotate_skip_every != 0);
+  }
   torch::Tensor score_bias;                         // t5, alibi: (1, H, Tq, Tk), float32
   torch::Tensor rel_index;                          // shaw: (Tq, Tk) int64, clip(j - i) + clip
   std::vector<torch::Tensor> rel_keys, rel_values;  // shaw: per layer, (K, Dh)
@@ -82,6 +91,12 @@ std::vector<double> alibi_slopes(int64_t heads);                          // Pre
 // T5 bucket of each relative position (key - query), Raffel et al. 2020, 2.1.
 torch::Tensor t5_bucket(const torch::Tensor& relative, bool bidirectional, int64_t buckets,
                         int64_t max_distance);
+// RoPE's context extensions (model.position.scaling) and the frequencies theta_i (R/2, float64) of
+// each for a factor s over a model trained at original_len; yarn's alpha and beta bound its ramp.
+torch::Tensor rope_frequencies(double base, int64_t half, RopeScaling scaling, double s, int64_t original_len,
+                               double alpha, double beta);
+// YaRN's attention temperature as the factor on q and k: sqrt(1/t) = 0.1 ln s + 1 (Peng et al. 2024).
+double yarn_magnitude(double s);
 // Rotates the first 2*cos.size(-1) dims of x (..., T, Dh) by the angles in cos and sin (T, R/2).
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 

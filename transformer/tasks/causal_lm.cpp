@@ -119,4 +119,28 @@ Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, in
   return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", double(count)}};
 }
 
+Metrics CausalLmTask::evaluate_sliding(Model& model, Split split, int64_t seq_len, int64_t stride, int64_t batch_size) {
+  const TokenSource& tokens = split_tokens(split);
+  if (stride < 1 || stride > seq_len) throw InputError(fmt::format("--stride: expected 1..{} (the length), found {}", seq_len, stride));
+  if (tokens.size() < seq_len + 1) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
+  const int64_t windows = (tokens.size() - seq_len - 1) / stride + 1;  // window w covers tokens [w*stride, w*stride + seq_len]
+  torch::NoGradGuard no_grad;
+  double total = 0.0;
+  int64_t count = 0;
+  auto window_batch = [&](int64_t first, int64_t n) {
+    auto blocks = torch::empty({n, seq_len + 1}, torch::kLong);
+    for (int64_t r = 0; r < n; ++r) tokens.copy((first + r) * stride, seq_len + 1, blocks[r].data_ptr<int64_t>());
+    return causal_lm_loss_per_position(model, blocks.to(compute_device())).cpu();  // (T), summed over rows
+  };
+  total += window_batch(0, 1).sum().item<double>();  // the first window: every target
+  count += seq_len;
+  for (int64_t first = 1; first < windows; first += batch_size) {
+    const int64_t n = std::min(batch_size, windows - first);
+    total += window_batch(first, n).narrow(0, seq_len - stride, stride).sum().item<double>();
+    count += n * stride;
+  }
+  const double loss = total / double(count);
+  return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", double(count)}};
+}
+
 }  // namespace qkv

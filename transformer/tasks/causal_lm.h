@@ -21,6 +21,11 @@ class CausalLmTask : public Task {
   // it receives the mean loss at each position 0..seq_len-1 of the blocks.
   Metrics evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
                       std::vector<double>* loss_by_position = nullptr);
+  // Sliding-window evaluation (Press et al. 2021, 4.1): windows of seq_len tokens starting every
+  // `stride` tokens; the first window scores all its targets, each later one only its last
+  // `stride`, so every target of the split (but a tail shorter than stride) is scored once, with at
+  // least seq_len - stride tokens of context. stride == seq_len is the non-overlapping evaluation.
+  Metrics evaluate_sliding(Model& model, Split split, int64_t seq_len, int64_t stride, int64_t batch_size);
   // The first min(max_blocks, all) non-overlapping blocks of seq_len + 1 tokens of a split,
   // (N, seq_len + 1); InputError when the split is shorter than one block.
   torch::Tensor split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const;
