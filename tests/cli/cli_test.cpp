@@ -162,3 +162,21 @@ TEST_CASE("help for the command and every verb", "[cli]") {
   CHECK(test::run_qkv("train").exit_code == 2);
   CHECK(test::run_qkv("eval experiments/quickstart-tiny.yaml --set output=/nonexistent/run").exit_code == 2);
 }
+
+TEST_CASE("word2vec writes vectors of data.train's words and stops on a missing corpus", "[cli]") {
+  test::ScratchDir dir("cli-word2vec");
+  auto result = test::run_qkv(fmt::format(
+      "word2vec experiments/quickstart-tiny.yaml --dim 8 --min-count 5 --output '{}' --similar god --set data.train=data/web/valid.txt",
+      dir / "v.txt"));
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  auto line = nlohmann::json::parse(result.output.substr(result.output.rfind("{\"output\"")));
+  std::ifstream vectors(dir / "v.txt");
+  std::string header;
+  std::getline(vectors, header);
+  CHECK(header == fmt::format("{} 8", line["words"].get<int64_t>()));
+  CHECK(line["similar"]["god"].size() == 8);
+  auto missing = test::run_qkv("word2vec experiments/quickstart-tiny.yaml --set data.train=no/such/file.txt");
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.output, Catch::Contains("no/such/file.txt"));
+}
