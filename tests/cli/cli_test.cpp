@@ -180,3 +180,31 @@ TEST_CASE("word2vec writes vectors of data.train's words and stops on a missing 
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("no/such/file.txt"));
 }
+
+TEST_CASE("model.embedding_init starts training from word vectors, and refuses init_from beside it", "[cli]") {
+  test::ScratchDir dir("cli-embedding-init");
+  {
+    std::ofstream vectors(dir / "v.txt");
+    vectors << "3 4\nthe 0.1 0.2 0.3 0.4\nlord -0.5 0.2 0.1 0.0\ngod 0.3 -0.1 0.2 0.9\n";
+  }
+  const std::string sets = fmt::format(
+      "--set tokenizer.model='{}' --set output='{}' --set train.steps=6 --set train.eval_every=0 --set train.save_every=0 "
+      "--set model.embedding_init='{}' --set model.embedding_freeze=true",
+      dir / "spm.model", dir / "run", dir / "v.txt");
+  auto trained = test::run_qkv("train experiments/quickstart-tiny.yaml " + sets);
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.output, Catch::Contains("pieces matched") && Catch::Contains("frozen"));
+  auto both = test::run_qkv("train experiments/quickstart-tiny.yaml " + sets + fmt::format(" --set init_from='{}' --set output='{}'", dir / "run", dir / "run2"));
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.output, Catch::Contains("model.embedding_init: init_from"));
+  {
+    std::ofstream bad(dir / "bad.txt");
+    bad << "the 0.1 0.2\nlord 0.3\n";
+  }
+  auto broken = test::run_qkv("train experiments/quickstart-tiny.yaml " + sets +
+                              fmt::format(" --set model.embedding_init='{}' --set output='{}'", dir / "bad.txt", dir / "run3"));
+  CHECK(broken.exit_code == 2);
+  CHECK_THAT(broken.output, Catch::Contains("bad.txt:2: vector"));
+  CHECK_FALSE(std::filesystem::exists(dir / "run3/checkpoints"));
+}

@@ -15,6 +15,7 @@
 #include "transformer/data/corpus.h"
 #include "transformer/tasks/task.h"
 #include "transformer/train/checkpoint.h"
+#include "transformer/train/embedding_init.h"
 #include "transformer/train/distributed.h"
 #include "transformer/train/faults.h"
 #include "transformer/train/precision.h"
@@ -74,6 +75,33 @@ InitReport initialise_from(const Experiment& e, Model& model, const Tokenizer& t
                init.initialised.size(), init.initialised.empty() ? "" : fmt::format(" ({})", fmt::join(init.initialised, ", ")));
   }
   return init;
+}
+
+// model.embedding_init: the token embeddings (and an untied encoder's source embeddings) start
+// from word vectors; a resumed run then loads its own weights over them. embedding_freeze keeps
+// them fixed.
+void initialise_embeddings(const Experiment& e, Model& model, const Tokenizer& tokenizer, bool report) {
+  if (!e.init_from.empty()) {
+    throw InputError(fmt::format("{}: model.embedding_init: init_from {} already gives the token embeddings", e.source_file, e.init_from));
+  }
+  const WordVectors vectors = read_word_vectors(e.model.embedding_init);
+  std::vector<std::string> pieces;
+  for (int id = 0; id < tokenizer.vocab_size(); ++id) pieces.push_back(tokenizer.piece(id));
+  auto params = model->named_parameters();
+  EmbeddingInitReport result;
+  for (const char* name : {"token_embedding.weight", "source_embedding.weight"}) {
+    if (!params.contains(name)) continue;
+    result = init_embedding_rows(params[name], pieces, vectors, uint64_t(e.seed));
+    if (e.model.embedding_freeze) params[name].requires_grad_(false);
+  }
+  if (result.matched == 0) {
+    throw InputError(fmt::format("{}: model.embedding_init: {} holds none of the tokenizer's {} pieces' words", e.source_file,
+                                 e.model.embedding_init, result.pieces));
+  }
+  if (report) {
+    fmt::print(stderr, "embedding_init {}: {} of {} pieces matched ({}, ...){}\n", e.model.embedding_init, result.matched,
+               result.pieces, fmt::join(result.examples, " "), e.model.embedding_freeze ? "; frozen" : "");
+  }
 }
 
 void write_init_report(const Experiment& e, const InitReport& init) {
@@ -152,6 +180,7 @@ int run_train(const Invocation& in) {
     init = initialise_from(e, model, tokenizer, options.resume, !options.quiet && dist->leader());
     options.head.insert(init->initialised.begin(), init->initialised.end());
   }
+  if (!e.model.embedding_init.empty()) initialise_embeddings(e, model, tokenizer, !options.quiet && dist->leader());
   if (dist->leader()) prepare_run_directory(e, to_yaml(e), tokenizer, options.resume);
   dist->barrier();
   if (init && dist->leader()) write_init_report(e, *init);

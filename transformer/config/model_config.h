@@ -31,6 +31,8 @@ struct ModelConfig {
   int64_t max_len = 512;
   int64_t num_classes = 0;  // classification head; 0: none
   Pooling pool = Pooling::kAuto;  // what the classification head reads
+  std::string embedding_init;     // a word2vec/GloVe text file for the token embeddings' initial rows
+  bool embedding_freeze = false;  // keep those embeddings fixed while training
   bool pooler = false;            // a dense layer and tanh over the pooled representation (BERT's pooler)
   bool sentence_head = false;     // masked_lm's two-way sentence-pair head; follows task.sentence_objective
   AttentionBackend attention = AttentionBackend::kAuto;
@@ -66,6 +68,10 @@ struct ModelConfig {
     v.field("num_classes", num_classes, Spec().range(0, 1 << 20));
     v.choice("pool", pool, pooling_choices(),
              Spec().doc("auto|first|last|mean: what a classification head reads; auto: first token (bert), last real token (gpt)"));
+    v.path("embedding_init", embedding_init,
+           Spec().doc("word2vec/GloVe text file: token embedding rows of the pieces whose word it holds start from its vectors "
+                      "(projected when its size differs, scaled to the model's initial norm)"));
+    v.field("embedding_freeze", embedding_freeze, Spec().doc("with embedding_init: the token embeddings are not trained (nor a head tied to them)"));
     v.field("pooler", pooler, Spec().doc("a dense layer and tanh between the pooled representation and the heads (BERT's pooler)"));
     v.section("position", position, Spec().need());
   }
