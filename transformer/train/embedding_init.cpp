@@ -1,6 +1,7 @@
 // model.embedding_init: matching pieces to words, projecting and scaling their vectors.
 #include "transformer/train/embedding_init.h"
 
+#include <algorithm>
 #include <cctype>
 #include <unordered_map>
 
@@ -22,8 +23,14 @@ EmbeddingInitReport init_embedding_rows(torch::Tensor weight, const std::vector<
   for (size_t i = 0; i < vectors.words.size(); ++i) rows.emplace(vectors.words[i], int64_t(i));  // the first spelling wins
   EmbeddingInitReport report;
   report.pieces = int64_t(pieces.size());
+  // A vocabulary that marks word starts (SentencePiece, GPT-2) matches only its word-initial
+  // pieces, so a word-internal "s" does not take the vector of the word "s"; WordPiece's "##"
+  // continuations never match.
+  auto marked = [](const std::string& p) { return p.rfind("\xE2\x96\x81", 0) == 0 || p.rfind("\xC4\xA0", 0) == 0; };
+  const bool marks_starts = std::any_of(pieces.begin(), pieces.end(), marked);
   std::vector<int64_t> targets, sources;
   for (size_t id = 0; id < pieces.size() && int64_t(id) < weight.size(0); ++id) {
+    if ((marks_starts && !marked(pieces[id])) || pieces[id].rfind("##", 0) == 0) continue;
     const auto it = rows.find(piece_word(pieces[id]));
     if (it == rows.end() || piece_word(pieces[id]).empty()) continue;
     targets.push_back(int64_t(id));

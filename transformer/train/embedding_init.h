@@ -1,6 +1,7 @@
 // Token embeddings initialised from word vectors (model.embedding_init): each piece of the
 // tokenizer whose word the vector file holds (SentencePiece's "▁word", GPT-2's "Ġword", BERT's
-// "word", compared lower-cased) starts from that word's vector; vectors of another size go through
+// "word", compared lower-cased; where a vocabulary marks word starts, only word-initial pieces)
+// starts from that word's vector; vectors of another size go through
 // a fixed random Gaussian projection; matched rows are scaled so their mean norm is the mean norm
 // of the model's freshly initialised rows, keeping the init scale the rest of the model expects.
 #pragma once
