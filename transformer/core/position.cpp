@@ -11,6 +11,13 @@ namespace qkv {
 #include "transformer/config/position_schemes.def"
 #undef QKV_POSITION_SCHEME
 
+torch::Tensor key_minus_query(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset, torch::Dtype dtype,
+                              torch::Device device) {
+  auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(dtype).device(device));
+  auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(dtype).device(device));
+  return j.unsqueeze(0) - i.unsqueeze(1);
+}
+
 PositionScheme make_position_scheme(const PositionOptions& options) {
   using Builder = PositionScheme (*)(const PositionOptions&);
   static const std::map<std::string, Builder> builders{

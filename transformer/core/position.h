@@ -85,6 +85,11 @@ PositionScheme wrap_scheme(const PositionOptions& options) {
   return PositionScheme(std::shared_ptr<PositionSchemeImpl>(std::make_shared<Scheme>(options)));
 }
 
+// Key position minus query position, (Tq, Tk), for queries at q_offset.. and keys at k_offset..:
+// the distance every relative bias reads.
+torch::Tensor key_minus_query(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset, torch::Dtype dtype,
+                              torch::Device device);
+
 // Pieces exposed for tests and diagnostics.
 torch::Tensor sinusoidal_table(int64_t offset, int64_t len, int64_t dim);  // (len, dim), Vaswani et al. 3.5
 std::vector<double> alibi_slopes(int64_t heads);                          // Press et al. 2021, 3

@@ -54,9 +54,7 @@ class AlibiImpl : public PositionSchemeImpl {
 
   PositionSignals signals(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset,
                           torch::Device device) override {
-    auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(torch::kFloat32).device(device));
-    auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(torch::kFloat32).device(device));
-    auto distance = (j.unsqueeze(0) - i.unsqueeze(1)).abs();                   // (Tq, Tk)
+    auto distance = key_minus_query(q_len, q_offset, k_len, k_offset, torch::kFloat32, device).abs();  // (Tq, Tk)
     PositionSignals out;
     out.score_bias = -slopes_.to(device) * distance.unsqueeze(0).unsqueeze(0);  // (1, H, Tq, Tk)
     return out;

@@ -45,9 +45,7 @@ class ShawImpl : public PositionSchemeImpl {
                           torch::Device device) override {
     const int64_t clip = options_.integer("clip");
     PositionSignals out;
-    auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(torch::kLong).device(device));
-    auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(torch::kLong).device(device));
-    auto distance = j.unsqueeze(0) - i.unsqueeze(1);                                  // (Tq, Tk)
+    auto distance = key_minus_query(q_len, q_offset, k_len, k_offset, torch::kLong, device);  // (Tq, Tk)
     out.rel_index = distance.clamp(-clip, clip) + clip;                               // (Tq, Tk)
     out.rel_keys = keys_;
     out.rel_values = values_;

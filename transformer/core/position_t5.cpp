@@ -62,9 +62,7 @@ class T5Impl : public PositionSchemeImpl {
 
   PositionSignals signals(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset,
                           torch::Device device) override {
-    auto i = torch::arange(q_offset, q_offset + q_len, torch::dtype(torch::kLong).device(device));
-    auto j = torch::arange(k_offset, k_offset + k_len, torch::dtype(torch::kLong).device(device));
-    auto relative = j.unsqueeze(0) - i.unsqueeze(1);                                       // (Tq, Tk)
+    auto relative = key_minus_query(q_len, q_offset, k_len, k_offset, torch::kLong, device);  // (Tq, Tk)
     auto bucket = t5_bucket(relative, !options_.causal, options_.integer("buckets"), options_.integer("max_distance"));
     PositionSignals out;
     out.score_bias = table_->forward(bucket).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);  // (1, H, Tq, Tk)

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <unordered_map>
@@ -121,8 +120,9 @@ WordVectors train_word2vec(const std::vector<std::vector<std::string>>& sentence
   for (const auto& pairs : epochs) {
     for (size_t first = 0; first < pairs.size(); first += size_t(o.batch), ++step) {
       const int64_t n = std::min<int64_t>(o.batch, int64_t(pairs.size() - first));
-      auto centre = torch::empty({n}, torch::kLong), context = torch::empty({n}, torch::kLong);
-      for (int64_t r = 0; r < n; ++r) centre[r] = pairs[first + r].first, context[r] = pairs[first + r].second;
+      std::vector<int64_t> centres(static_cast<size_t>(n)), contexts(static_cast<size_t>(n));
+      for (int64_t r = 0; r < n; ++r) centres[size_t(r)] = pairs[first + r].first, contexts[size_t(r)] = pairs[first + r].second;
+      const auto centre = torch::tensor(centres), context = torch::tensor(contexts);
       auto negative = torch::multinomial(noise, n * o.negatives, true, generator).view({n, o.negatives});
       const double lr = o.lr * std::max(1e-4, 1.0 - double(step) / double(all_steps));
       torch::Tensor loss;
