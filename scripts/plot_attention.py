@@ -21,6 +21,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_fonts  # noqa: E402
+
+plt.rcParams["font.family"] = plot_fonts.families()  # tokens in any script
+
 
 def read_matrix(path):
     with open(path) as f:

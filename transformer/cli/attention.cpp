@@ -31,31 +31,6 @@ std::string matrix_csv(const torch::Tensor& m) {  // (R, C) -> rows of comma-sep
   return out;
 }
 
-// Token ids of the text as the model saw text in training: a line start for gpt, [CLS] .. [SEP]
-// for bert, the source followed by eos for seq2seq; bos first for the generated tasks' gpt inputs.
-std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer, const std::string& text) {
-  const auto& s = tokenizer.special();
-  std::vector<int64_t> ids;
-  const auto pieces = tokenizer.encode(text);
-  switch (e.model.family) {
-    case Family::kGpt:
-      ids.push_back(is_synthetic(e.task.kind) ? s.bos : s.eos);
-      ids.insert(ids.end(), pieces.begin(), pieces.end());
-      break;
-    case Family::kBert:
-      if (s.cls >= 0) ids.push_back(s.cls);
-      ids.insert(ids.end(), pieces.begin(), pieces.end());
-      if (s.sep >= 0) ids.push_back(s.sep);
-      break;
-    case Family::kSeq2Seq:
-    case Family::kRnn:
-      ids.insert(ids.end(), pieces.begin(), pieces.end());
-      ids.push_back(s.eos);
-      break;
-  }
-  return ids;
-}
-
 void write_maps(const Experiment& e, const std::string& text, Model& model, const Tokenizer& tokenizer,
                 const fs::path& out) {
   const auto ids = model_input(e, tokenizer, text);

@@ -240,4 +240,27 @@ TrainedModel open_trained_model(const Experiment& e, const std::string& checkpoi
   return trained;
 }
 
+std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer, const std::string& text) {
+  const auto& s = tokenizer.special();
+  std::vector<int64_t> ids;
+  const auto pieces = tokenizer.encode(text);
+  switch (e.model.family) {
+    case Family::kGpt:
+      ids.push_back(is_synthetic(e.task.kind) ? s.bos : s.eos);
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      break;
+    case Family::kBert:
+      if (s.cls >= 0) ids.push_back(s.cls);
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      if (s.sep >= 0) ids.push_back(s.sep);
+      break;
+    case Family::kSeq2Seq:
+    case Family::kRnn:
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      ids.push_back(s.eos);
+      break;
+  }
+  return ids;
+}
+
 }  // namespace qkv::cli

@@ -57,4 +57,8 @@ struct TrainedModel {
 // tokenizer: the run's own. InputError when there is no such checkpoint.
 TrainedModel open_trained_model(const Experiment& experiment, const std::string& checkpoint_arg);
 
+// Token ids of a text as the model saw text in training: a line start for gpt, [CLS] .. [SEP] for
+// bert, the source followed by eos for the encoder-decoders; bos first for the generated tasks' gpt inputs.
+std::vector<int64_t> model_input(const Experiment& e, const Tokenizer& tokenizer, const std::string& text);
+
 }  // namespace qkv::cli
