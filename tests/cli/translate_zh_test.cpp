@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
 
 #include "helpers.h"
 #include "transformer/text/tokenizer.h"
@@ -45,13 +48,27 @@ TEST_CASE("translate-zh-en-tiny: both directions, Chinese coverage", "[cli]") {
   CHECK(translated.exit_code == 0);
   CHECK(std::stoi(translated.output) == 16);
 
-  // en -> zh with the same joint tokenizer: the output is Chinese (multi-byte) text.
-  const std::string reverse = sets + fmt::format(" --set data.source=en --set data.target=zh --set output='{}'", dir / "en-zh");
+  // en -> zh with the same joint tokenizer: the output is Chinese (multi-byte) text, and the
+  // evaluation's BLEU under task.bleu_tokenize: zh is what qkv score --tokenize zh gives for the
+  // same translations.
+  const std::string reverse = sets + fmt::format(" --set data.source=en --set data.target=zh --set task.bleu_tokenize=zh "
+                                                 "--set train.precision=fp32 --set output='{}'", dir / "en-zh");
   auto trained = test::run_qkv("train experiments/translate-zh-en-tiny.yaml -q --set train.steps=12 " + reverse);
   INFO(trained.output);
   REQUIRE(trained.exit_code == 0);
-  auto zh = test::run_qkv(fmt::format("translate experiments/translate-zh-en-tiny.yaml {} --greedy --input '{}' 2>/dev/null", reverse,
-                                      dir / "small.en"));
+  auto zh = test::run_qkv(fmt::format("translate experiments/translate-zh-en-tiny.yaml {} --input '{}' --output '{}'", reverse,
+                                      dir / "small.en", dir / "hyp.zh"));
   REQUIRE(zh.exit_code == 0);
-  CHECK(std::count_if(zh.output.begin(), zh.output.end(), [](char c) { return static_cast<unsigned char>(c) >= 0xE4; }) > 0);
+  std::ifstream hyp_file(dir / "hyp.zh");
+  const std::string hyp((std::istreambuf_iterator<char>(hyp_file)), std::istreambuf_iterator<char>());
+  CHECK(std::count_if(hyp.begin(), hyp.end(), [](char c) { return static_cast<unsigned char>(c) >= 0xE4; }) > 0);
+  auto eval = test::run_qkv("eval experiments/translate-zh-en-tiny.yaml " + reverse);
+  INFO(eval.output);
+  REQUIRE(eval.exit_code == 0);
+  auto scored = test::run_qkv(fmt::format("score --hyp '{}' --ref '{}' --tokenize zh", dir / "hyp.zh", dir / "small.zh"));
+  REQUIRE(scored.exit_code == 0);
+  const double eval_bleu = nlohmann::json::parse(eval.output.substr(eval.output.find('{')))["bleu"].get<double>();
+  const double score_bleu = nlohmann::json::parse(scored.output.substr(0, scored.output.find('\n')))["score"].get<double>();
+  CHECK(score_bleu > 0.0);  // not two zeros agreeing
+  CHECK(eval_bleu == Approx(score_bleu).margin(0.006));  // score prints two decimals
 }

@@ -49,3 +49,27 @@ TEST_CASE("loading a file that is not a tokenizer is an input error", "[text]") 
   CHECK_THROWS_AS(Tokenizer::load(dir / "junk.model"), InputError);
   CHECK_THROWS_WITH(Tokenizer::load(dir / "absent.model"), Catch::Contains("absent.model: cannot read the tokenizer model"));
 }
+
+TEST_CASE("tokenizer.normalization: nmt_nfkc folds full-width punctuation, identity keeps it", "[text]") {
+  test::ScratchDir dir("tokenizer-normalization");
+  const std::string corpus = dir / "corpus.txt";
+  {
+    std::ifstream in(test::source_path("data/zh-en/valid.zh"));
+    REQUIRE(in);  // scripts/prepare_data.sh builds it
+    std::ofstream out(corpus);
+    out << in.rdbuf();
+  }
+  const std::string text = "一切赞颂，全归安拉！";
+  for (const auto& [rule, expected] : {std::pair{Normalization::kNmtNfkc, std::string("一切赞颂,全归安拉!")},
+                                       std::pair{Normalization::kIdentity, text}}) {
+    TokenizerConfig config;
+    config.vocab_size = 1200;
+    config.character_coverage = 0.9995;
+    config.normalization = rule;
+    config.model = dir / (std::string(choice_name(normalization_choices(), rule)) + ".model");
+    Tokenizer::train(corpus, config.model, config, 1);
+    const auto tokenizer = Tokenizer::load(config.model);
+    CAPTURE(config.model);
+    CHECK(tokenizer.decode(tokenizer.encode(text)) == expected);
+  }
+}

@@ -100,6 +100,19 @@ const Choices<TokenizerType>& tokenizer_type_choices() {
   static const Choices<TokenizerType> c{{"unigram", TokenizerType::kUnigram}, {"bpe", TokenizerType::kBpe}};
   return c;
 }
+const Choices<Normalization>& normalization_choices() {
+  static const Choices<Normalization> c{{"nmt_nfkc", Normalization::kNmtNfkc},
+                                        {"nfkc", Normalization::kNfkc},
+                                        {"nmt_nfkc_cf", Normalization::kNmtNfkcCf},
+                                        {"nfkc_cf", Normalization::kNfkcCf},
+                                        {"identity", Normalization::kIdentity}};
+  return c;
+}
+const Choices<BleuTokenize>& bleu_tokenize_choices() {
+  static const Choices<BleuTokenize> c{{"13a", BleuTokenize::k13a}, {"intl", BleuTokenize::kIntl}, {"zh", BleuTokenize::kZh},
+                                       {"char", BleuTokenize::kChar}, {"none", BleuTokenize::kNone}};
+  return c;
+}
 const Choices<TokenizerKind>& tokenizer_kind_choices() {
   static const Choices<TokenizerKind> c{
       {"sentencepiece", TokenizerKind::kSentencePiece}, {"bpe", TokenizerKind::kBpe}, {"wordpiece", TokenizerKind::kWordPiece}};

@@ -47,6 +47,10 @@ enum class Schedule { kConstant, kCosine, kLinear, kInverseSqrt };
 enum class Precision { kAuto, kFp32, kBf16 };  // auto: bf16 where the CPU computes it natively
 enum class DeviceKind { kAuto, kCpu, kCuda };  // auto: the GPU when LibTorch sees one
 enum class TokenizerType { kUnigram, kBpe };
+// sacreBLEU's tokenizers for BLEU (13a for most languages, zh for Chinese).
+enum class BleuTokenize { k13a, kIntl, kZh, kChar, kNone };
+// SentencePiece's normalisation rules (its normalization_rule_name).
+enum class Normalization { kNmtNfkc, kNfkc, kNmtNfkcCf, kNfkcCf, kIdentity };
 enum class TokenizerKind { kSentencePiece, kBpe, kWordPiece };
 
 // Name tables for enums, as written in experiment files.
@@ -66,6 +70,8 @@ const Choices<Schedule>& schedule_choices();
 const Choices<Precision>& precision_choices();
 const Choices<DeviceKind>& device_choices();
 const Choices<TokenizerType>& tokenizer_type_choices();
+const Choices<Normalization>& normalization_choices();
+const Choices<BleuTokenize>& bleu_tokenize_choices();
 const Choices<TokenizerKind>& tokenizer_kind_choices();
 const Choices<NormKind>& norm_kind_choices();
 const Choices<AttentionBackend>& attention_backend_choices();

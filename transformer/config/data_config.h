@@ -102,6 +102,7 @@ struct TokenizerConfig {
   int64_t vocab_size = 8000;
   TokenizerType type = TokenizerType::kUnigram;
   double character_coverage = 1.0;
+  Normalization normalization = Normalization::kNmtNfkc;
   int64_t max_sentences = 200000;  // sentences sampled for training
 
   template <class V>
@@ -115,6 +116,9 @@ struct TokenizerConfig {
     v.field("vocab_size", vocab_size, Spec().range(16, 1 << 20));
     v.choice("type", type, tokenizer_type_choices(), Spec().doc("unigram|bpe"));
     v.field("character_coverage", character_coverage, Spec().range(0.9, 1.0));
+    v.choice("normalization", normalization, normalization_choices(),
+             Spec().doc("SentencePiece's text normalisation, fixed at training: nmt_nfkc (folds full-width "
+                        "punctuation to ASCII), nfkc, nmt_nfkc_cf, nfkc_cf, identity (keeps text as written)"));
     v.field("max_sentences", max_sentences, Spec().range(100, 1e9));
   }
 };

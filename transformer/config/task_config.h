@@ -35,6 +35,7 @@ struct TaskConfig {
   double length_penalty = 0.6;  // Wu et al. 2016, eq. 14 alpha
   double max_len_a = 1.5;       // longest output: max_len_a * source length + max_len_b
   int64_t max_len_b = 10;
+  BleuTokenize bleu_tokenize = BleuTokenize::k13a;  // zh for Chinese targets
   // Length-generalisation tasks (copy, reverse, addition): examples generated from the seed.
   int64_t symbols = 10;        // copy, reverse: alphabet size
   int64_t min_length = 1;      // training examples have min_length..max_length symbols (digits per operand)
@@ -65,6 +66,8 @@ struct TaskConfig {
     v.field("length_penalty", length_penalty, Spec().range(0.0, 10.0).doc("translate: Wu et al. alpha"));
     v.field("max_len_a", max_len_a, Spec().range(0.0, 100.0).doc("translate: output length limit a * source + b"));
     v.field("max_len_b", max_len_b, Spec().range(0, 1 << 20).doc("translate: output length limit a * source + b"));
+    v.choice("bleu_tokenize", bleu_tokenize, bleu_tokenize_choices(),
+             Spec().doc("translate: sacreBLEU's tokenizer for evaluation BLEU: 13a|intl|zh|char|none (zh for Chinese targets)"));
     v.field("symbols", symbols, Spec().range(2, 62).doc("copy, reverse: alphabet size"));
     v.field("min_length", min_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: shortest training example"));
     v.field("max_length", max_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: longest training example"));

@@ -233,9 +233,11 @@ Metrics TranslateTask::evaluate(Model& model, Split split, int64_t batch_size, i
     }
   }
   const double loss = loss_sum / double(std::max<int64_t>(tokens, 1));
+  BleuOptions bleu_options;
+  bleu_options.tokenize = choice_name(bleu_tokenize_choices(), experiment_.task.bleu_tokenize);
   return {{"loss", loss},
           {"ppl", std::exp(loss)},
-          {"bleu", corpus_bleu(hypotheses, references).score},
+          {"bleu", sacrebleu_bleu(hypotheses, {references}, bleu_options).score},
           {"chrf", corpus_chrf(hypotheses, references)},
           {"sentences", double(hypotheses.size())}};
 }

@@ -234,6 +234,7 @@ void Tokenizer::train(const std::string& text_file, const std::string& model_pat
       {"vocab_size", std::to_string(config.vocab_size)},
       {"model_type", choice_name(tokenizer_type_choices(), config.type)},
       {"character_coverage", fmt::format("{}", config.character_coverage)},
+      {"normalization_rule_name", choice_name(normalization_choices(), config.normalization)},
       {"input_sentence_size", std::to_string(config.max_sentences)},
       {"shuffle_input_sentence", "true"},
       {"pad_id", "0"},
