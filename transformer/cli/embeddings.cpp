@@ -52,19 +52,16 @@ Space model_space(const Experiment& e, TrainedModel& trained) {
   Space space;
   space.vectors = trained.model->embed_tokens(torch::arange(n).unsqueeze(0))[0].to(torch::kCPU, torch::kFloat32);
   const auto& s = tokenizer.special();
-  auto marked = [](const std::string& p) { return p.rfind("\xE2\x96\x81", 0) == 0 || p.rfind("\xC4\xA0", 0) == 0; };
   bool marks_starts = false;
-  for (int64_t id = 0; id < n && !marks_starts; ++id) marks_starts = marked(tokenizer.piece(int(id)));
+  for (int64_t id = 0; id < n && !marks_starts; ++id) marks_starts = marks_word_start(tokenizer.piece(int(id)));
   for (int64_t id = 0; id < n; ++id) {
     const std::string piece = tokenizer.piece(int(id));
     const bool special = id == s.pad || id == s.unk || id == s.bos || id == s.eos || id == s.mask || id == s.cls ||
                          id == s.sep || (piece.size() > 2 && (piece.front() == '<' || piece.front() == '[') &&
                                          (piece.back() == '>' || piece.back() == ']'));
     const bool ascii_letters = std::any_of(piece.begin(), piece.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-    std::string word = piece;
-    for (const char* marker : {"\xE2\x96\x81", "\xC4\xA0"})
-      if (word.rfind(marker, 0) == 0) word = word.substr(std::char_traits<char>::length(marker));
-    if (marks_starts && !marked(piece) && ascii_letters) word = "##" + piece;
+    std::string word = strip_word_marker(piece);
+    if (marks_starts && !marks_word_start(piece) && ascii_letters) word = "##" + piece;
     space.words.push_back(word);
     space.mappable.push_back(!special && has_letter(word) && word.rfind("##", 0) != 0);
   }

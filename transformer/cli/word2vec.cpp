@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "transformer/analysis/embedding_map.h"
 #include "transformer/cli/common.h"
 #include "transformer/data/lines.h"
 #include "transformer/train/precision.h"
@@ -66,13 +67,9 @@ int run_word2vec(const Invocation& in) {
       line["similar"][word] = nullptr;
       continue;
     }
-    auto sims = torch::cosine_similarity(vectors.vectors, vectors.vectors[a].unsqueeze(0));  // (V)
-    auto top = sims.topk(std::min<int64_t>(9, sims.size(0)));
     nlohmann::ordered_json near = nlohmann::ordered_json::array();
-    for (int64_t k = 0; k < std::get<1>(top).size(0); ++k) {
-      const int64_t b = std::get<1>(top)[k].item<int64_t>();
-      if (b != a) near.push_back({vectors.words[size_t(b)], std::round(std::get<0>(top)[k].item<double>() * 1000) / 1000});
-    }
+    for (const auto& n : nearest_rows(vectors.vectors, vectors.vectors[a], 8, {a}))
+      near.push_back({vectors.words[size_t(n.index)], std::round(n.cosine * 1000) / 1000});
     line["similar"][word] = near;
   }
   fmt::print("{}\n", line.dump());

@@ -7,10 +7,22 @@
 
 namespace qkv {
 
+namespace {
+constexpr const char* kWordMarkers[] = {"\xE2\x96\x81", "\xC4\xA0"};  // SentencePiece's U+2581, GPT-2's U+0120
+}  // namespace
+
+bool marks_word_start(const std::string& piece) {
+  return std::any_of(std::begin(kWordMarkers), std::end(kWordMarkers), [&](const char* m) { return piece.rfind(m, 0) == 0; });
+}
+
+std::string strip_word_marker(const std::string& piece) {
+  for (const char* marker : kWordMarkers)
+    if (piece.rfind(marker, 0) == 0) return piece.substr(std::char_traits<char>::length(marker));
+  return piece;
+}
+
 std::string piece_word(const std::string& piece) {
-  std::string word = piece;
-  for (const char* marker : {"\xE2\x96\x81", "\xC4\xA0"})  // SentencePiece's U+2581, GPT-2's U+0120
-    if (word.rfind(marker, 0) == 0) word = word.substr(std::char_traits<char>::length(marker));
+  std::string word = strip_word_marker(piece);
   for (char& c : word)
     if (static_cast<unsigned char>(c) < 0x80) c = char(std::tolower(static_cast<unsigned char>(c)));
   return word;
@@ -26,11 +38,10 @@ EmbeddingInitReport init_embedding_rows(torch::Tensor weight, const std::vector<
   // A vocabulary that marks word starts (SentencePiece, GPT-2) matches only its word-initial
   // pieces, so a word-internal "s" does not take the vector of the word "s"; WordPiece's "##"
   // continuations never match.
-  auto marked = [](const std::string& p) { return p.rfind("\xE2\x96\x81", 0) == 0 || p.rfind("\xC4\xA0", 0) == 0; };
-  const bool marks_starts = std::any_of(pieces.begin(), pieces.end(), marked);
+  const bool marks_starts = std::any_of(pieces.begin(), pieces.end(), marks_word_start);
   std::vector<int64_t> targets, sources;
   for (size_t id = 0; id < pieces.size() && int64_t(id) < weight.size(0); ++id) {
-    if ((marks_starts && !marked(pieces[id])) || pieces[id].rfind("##", 0) == 0) continue;
+    if ((marks_starts && !marks_word_start(pieces[id])) || pieces[id].rfind("##", 0) == 0) continue;
     const auto it = rows.find(piece_word(pieces[id]));
     if (it == rows.end() || piece_word(pieces[id]).empty()) continue;
     targets.push_back(int64_t(id));

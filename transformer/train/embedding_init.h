@@ -20,6 +20,10 @@ struct EmbeddingInitReport {
   std::vector<std::string> examples;  // the first few matched pieces, for the message
 };
 
+// Whether a piece opens a word by its vocabulary's marker (SentencePiece's U+2581, GPT-2's U+0120).
+bool marks_word_start(const std::string& piece);
+// The piece without that marker.
+std::string strip_word_marker(const std::string& piece);
 // The word a piece stands for, as vector files spell words: marker stripped, lower-cased ASCII.
 std::string piece_word(const std::string& piece);
 
