@@ -58,6 +58,45 @@ TEST_CASE("addition examples hold true sums, with n + 1 answer digits", "[tasks]
   }
 }
 
+TEST_CASE("duplicate, sort, parity and reversed addition answers", "[tasks]") {
+  auto generator = at::detail::createCPUGenerator(5);
+  for (const TaskKind kind : {TaskKind::kDuplicate, TaskKind::kSort, TaskKind::kParity, TaskKind::kAdditionReversed}) {
+    CAPTURE(int(kind));
+    SyntheticTask task(synthetic_experiment(kind, Family::kSeq2Seq));
+    for (int64_t n : {1, 4, 11}) {
+      const auto batch = task.make_batch(n, 16, generator);
+      REQUIRE(batch.source.size(1) == synthetic_input_length(kind, n) + 1);   // x eos
+      REQUIRE(batch.targets.size(1) == synthetic_answer_length(kind, n) + 1);  // y eos
+      for (int64_t i = 0; i < 16; ++i) {
+        auto x = row(batch.source, i), y = row(batch.targets, i);
+        x.pop_back(), y.pop_back();
+        std::vector<int64_t> expected;
+        if (kind == TaskKind::kDuplicate) {
+          expected = x;
+          expected.insert(expected.end(), x.begin(), x.end());
+        } else if (kind == TaskKind::kSort) {
+          expected = x;
+          std::sort(expected.begin(), expected.end());
+        } else if (kind == TaskKind::kParity) {
+          int64_t ones = 0;
+          for (int64_t id : x) {
+            REQUIRE((id == 7 || id == 8));  // bits '0', '1'
+            ones += id == 8;
+          }
+          expected = {7 + ones % 2};
+        } else {  // a + b and the sum, each least significant digit first
+          std::string a = digits({x.begin(), x.begin() + n}), b = digits({x.begin() + n + 1, x.end()}), sum = digits(y);
+          std::reverse(a.begin(), a.end()), std::reverse(b.begin(), b.end()), std::reverse(sum.begin(), sum.end());
+          CHECK(std::stoull(sum) == std::stoull(a) + std::stoull(b));
+          expected = y;
+        }
+        CHECK(y == expected);
+      }
+    }
+  }
+  CHECK(SyntheticTask::alphabet(synthetic_experiment(TaskKind::kParity, Family::kGpt).task) == "01");
+}
+
 TEST_CASE("copy and reverse answers, and each family's layout", "[tasks]") {
   auto generator = at::detail::createCPUGenerator(3);
   {

@@ -102,7 +102,10 @@ std::string tokenizer_training_text(const Experiment& e, const std::string& scra
     return scratch;
   }
   std::string text;
-  if (e.task.kind == TaskKind::kTranslate) {
+  if (e.task.kind == TaskKind::kDenoise) {
+    for (const auto& path : e.data.train.items)
+      for (const auto& line : read_text_lines(path, e.data)) text += line + "\n";
+  } else if (e.task.kind == TaskKind::kTranslate) {
     for (const auto& pair : read_pairs(e.data.train.single(), e.data, e.task)) {
       if (side != Side::kTarget) text += pair.source + "\n";
       if (side != Side::kSource) text += pair.target + "\n";

@@ -23,8 +23,9 @@ namespace {
 int run_translate(const Invocation& in) {
   const auto loaded = load(in);
   const Experiment& e = loaded.experiment;
-  if (e.task.kind != TaskKind::kTranslate) {
-    throw InputError(fmt::format("{}: task.kind: qkv translate needs a translate experiment, not {}", e.source_file,
+  // A denoise run reads its lines as sources too: it writes them back with each <mask> filled in.
+  if (e.task.kind != TaskKind::kTranslate && e.task.kind != TaskKind::kDenoise) {
+    throw InputError(fmt::format("{}: task.kind: qkv translate needs a translate or denoise experiment, not {}", e.source_file,
                                  choice_name(task_choices(), e.task.kind)));
   }
   std::vector<std::string> sources;

@@ -24,9 +24,14 @@ const Choices<TaskKind>& task_choices() {
                                    {"pair", TaskKind::kPair},
                                    {"choice", TaskKind::kChoice},
                                    {"translate", TaskKind::kTranslate},
+                                   {"denoise", TaskKind::kDenoise},
                                    {"copy", TaskKind::kCopy},
                                    {"reverse", TaskKind::kReverse},
-                                   {"addition", TaskKind::kAddition}};
+                                   {"duplicate", TaskKind::kDuplicate},
+                                   {"sort", TaskKind::kSort},
+                                   {"parity", TaskKind::kParity},
+                                   {"addition", TaskKind::kAddition},
+                                   {"addition_reversed", TaskKind::kAdditionReversed}};
   return c;
 }
 const Choices<PairOrder>& pair_order_choices() {
@@ -67,9 +72,11 @@ bool task_option_applies(TaskKind kind, const std::string& key) {
   if (key == "labels" || key == "regression" || key == "positive") return kind == TaskKind::kClassify || kind == TaskKind::kPair;
   if (key == "pair_order") return kind == TaskKind::kPair;
   if (key == "lm_weight") return is_labelled(kind);
-  if (key == "label_smoothing" || key == "beam" || key == "length_penalty" || key == "max_len_a" || key == "max_len_b")
+  if (key == "label_smoothing") return kind == TaskKind::kTranslate || kind == TaskKind::kDenoise;
+  if (key == "noise_ratio" || key == "span_lambda" || key == "permute_sentences") return kind == TaskKind::kDenoise;
+  if (key == "beam" || key == "length_penalty" || key == "max_len_a" || key == "max_len_b")
     return kind == TaskKind::kTranslate;
-  if (key == "symbols") return kind == TaskKind::kCopy || kind == TaskKind::kReverse;
+  if (key == "symbols") return is_synthetic(kind) && kind != TaskKind::kParity && !is_addition(kind);
   if (key == "min_length" || key == "max_length" || key == "eval_lengths" || key == "eval_examples") return is_synthetic(kind);
   return true;
 }
@@ -200,10 +207,10 @@ std::vector<std::string> task_metric_names(const TaskConfig& task) {
       return {"loss", "accuracy", "f1", "mcc"};
     case TaskKind::kChoice: return {"loss", "accuracy"};
     case TaskKind::kTranslate: return {"loss", "ppl", "bleu", "chrf"};
-    case TaskKind::kCopy:
-    case TaskKind::kReverse:
-    case TaskKind::kAddition: return {"loss", "exact"};
+    case TaskKind::kDenoise: return {"loss", "ppl", "accuracy"};
+    default: break;
   }
+  if (is_synthetic(task.kind)) return {"loss", "exact"};
   return {"loss"};
 }
 

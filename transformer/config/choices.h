@@ -23,11 +23,17 @@ enum class SentenceObjective { kNone, kNext, kOrder };
 // Whether a gpt reads a sentence pair in both orders and adds the two representations (GPT-1, 3.3:
 // similarity and paraphrase have no order); auto: for glue/mrpc, glue/qqp, glue/stsb and regression.
 enum class PairOrder { kAuto, kBoth, kGiven };
-enum class TaskKind { kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kCopy, kReverse, kAddition };
+// denoise: an encoder-decoder reads corrupted text and writes it whole (Lewis et al. 2020, BART).
+// The generated tasks after translate (Ruoss et al. 2023; Kazemnejad et al. 2023): copy, reverse,
+// duplicate (x x), sort, parity (of a bit string), addition (most significant digit first) and
+// addition_reversed (least significant first, operands and sum).
+enum class TaskKind {
+  kCausalLm, kMaskedLm, kClassify, kPair, kChoice, kTranslate, kDenoise,
+  kCopy, kReverse, kDuplicate, kSort, kParity, kAddition, kAdditionReversed
+};
 // Tasks whose examples are generated from the seed (no data files, no SentencePiece model).
-inline bool is_synthetic(TaskKind kind) {
-  return kind == TaskKind::kCopy || kind == TaskKind::kReverse || kind == TaskKind::kAddition;
-}
+inline bool is_synthetic(TaskKind kind) { return kind >= TaskKind::kCopy; }
+inline bool is_addition(TaskKind kind) { return kind == TaskKind::kAddition || kind == TaskKind::kAdditionReversed; }
 // Tasks that read labelled examples (a label, a score or a choice per example) through a head.
 inline bool is_labelled(TaskKind kind) {
   return kind == TaskKind::kClassify || kind == TaskKind::kPair || kind == TaskKind::kChoice;

@@ -59,7 +59,7 @@ struct DataConfig {
   OnError on_error = OnError::kStrict;
   double max_skipped = 0.01;      // skip: most lines of a file that may be dropped, as a fraction
   int64_t max_line_bytes = 1 << 20;
-  int64_t train_examples = 0;     // labelled tasks: train on a fixed random subset this large; 0: all
+  int64_t train_examples = 0;     // labelled tasks, translate: train on a fixed random subset this large; 0: all
   // Language-modelling corpora (causal_lm, masked_lm), encoded once into token shards.
   Documents documents = Documents::kLine;
   std::string text_field = "text";       // jsonl: the field holding a document's text
@@ -88,7 +88,7 @@ struct DataConfig {
             Spec().range(0.0, 0.5).doc("without data.valid: the fraction of documents held out, chosen from the seed"));
     v.path("cache", cache, Spec().doc("where token shards are prepared (one folder per corpus and tokenizer)"));
     v.field("train_examples", train_examples,
-            Spec().range(0, int64_t(1) << 40).doc("labelled tasks: train on a fixed random subset of this many examples "
+            Spec().range(0, int64_t(1) << 40).doc("labelled tasks, translate: train on a fixed random subset of this many examples "
                                                   "(the same subset for every seed); 0: all"));
   }
 };

@@ -36,8 +36,15 @@ struct TaskConfig {
   double max_len_a = 1.5;       // longest output: max_len_a * source length + max_len_b
   int64_t max_len_b = 10;
   BleuTokenize bleu_tokenize = BleuTokenize::k13a;  // zh for Chinese targets
-  // Length-generalisation tasks (copy, reverse, addition): examples generated from the seed.
-  int64_t symbols = 10;        // copy, reverse: alphabet size
+  // denoise (Lewis et al. 2020, 2.2): text infilling masks noise_ratio of a line's tokens in spans
+  // whose lengths are Poisson(span_lambda), each span one <mask> (a length-0 span inserts one);
+  // permute_sentences first shuffles the line's sentences.
+  double noise_ratio = 0.3;
+  double span_lambda = 3.0;
+  bool permute_sentences = false;
+  // Length-generalisation tasks (copy, reverse, duplicate, sort, parity, addition,
+  // addition_reversed): examples generated from the seed.
+  int64_t symbols = 10;        // copy, reverse, duplicate, sort: alphabet size (parity has 2, addition 10)
   int64_t min_length = 1;      // training examples have min_length..max_length symbols (digits per operand)
   int64_t max_length = 8;
   std::vector<int64_t> eval_lengths;  // exact-match accuracy reported at each; empty: max_length, 2 * max_length
@@ -46,7 +53,7 @@ struct TaskConfig {
   template <class V>
   void visit(V& v) {
     v.choice("kind", kind, task_choices(),
-             Spec().need().doc("causal_lm|masked_lm|classify|pair|choice|translate|copy|reverse|addition"));
+             Spec().need().doc("causal_lm|masked_lm|classify|pair|choice|translate|denoise|copy|reverse|duplicate|sort|parity|addition|addition_reversed"));
     v.field("mask_prob", mask_prob, Spec().range(0.0, 1.0).doc("masked_lm: fraction of tokens selected"));
     v.field("mask_replace", mask_replace, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by <mask>"));
     v.field("mask_random", mask_random, Spec().range(0.0, 1.0).doc("masked_lm: of those, replaced by a random token"));
@@ -61,16 +68,19 @@ struct TaskConfig {
     v.choice("pair_order", pair_order, pair_order_choices(),
              Spec().doc("pair, gpt: auto|both|given; both reads a pair in both orders and adds the two (GPT-1 3.3); "
                         "auto: both for glue/mrpc, glue/qqp, glue/stsb and regression"));
-    v.field("label_smoothing", label_smoothing, Spec().range(0.0, 0.99).doc("translate"));
+    v.field("label_smoothing", label_smoothing, Spec().range(0.0, 0.99).doc("translate, denoise"));
     v.field("beam", beam, Spec().range(1, 1024).doc("translate: beam size, 1 greedy"));
     v.field("length_penalty", length_penalty, Spec().range(0.0, 10.0).doc("translate: Wu et al. alpha"));
     v.field("max_len_a", max_len_a, Spec().range(0.0, 100.0).doc("translate: output length limit a * source + b"));
     v.field("max_len_b", max_len_b, Spec().range(0, 1 << 20).doc("translate: output length limit a * source + b"));
     v.choice("bleu_tokenize", bleu_tokenize, bleu_tokenize_choices(),
              Spec().doc("translate: sacreBLEU's tokenizer for evaluation BLEU: 13a|intl|zh|char|none (zh for Chinese targets)"));
-    v.field("symbols", symbols, Spec().range(2, 62).doc("copy, reverse: alphabet size"));
-    v.field("min_length", min_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: shortest training example"));
-    v.field("max_length", max_length, Spec().range(1, 1 << 16).doc("copy, reverse, addition: longest training example"));
+    v.field("noise_ratio", noise_ratio, Spec().range(0.0, 0.95).doc("denoise: fraction of a line's tokens masked in spans"));
+    v.field("span_lambda", span_lambda, Spec().range(0.1, 64.0).doc("denoise: mean (Poisson) length of a masked span"));
+    v.field("permute_sentences", permute_sentences, Spec().doc("denoise: shuffle a line's sentences before masking"));
+    v.field("symbols", symbols, Spec().range(2, 62).doc("copy, reverse, duplicate, sort: alphabet size"));
+    v.field("min_length", min_length, Spec().range(1, 1 << 16).doc("generated tasks: shortest training example"));
+    v.field("max_length", max_length, Spec().range(1, 1 << 16).doc("generated tasks: longest training example"));
     v.field("eval_lengths", eval_lengths, Spec().range(1, 1 << 16).doc("lengths evaluated (exact match), e.g. [8, 16, 32]; default max_length and twice it"));
     v.field("eval_examples", eval_examples, Spec().range(1, 1 << 24).doc("examples per evaluation length"));
   }
@@ -79,8 +89,10 @@ struct TaskConfig {
 // Symbols in the input and the answer of a synthetic example of length n, and the positions the
 // model sees for it: gpt reads bos x sep y (eos predicted), bert reads cls x sep and one mask per
 // answer symbol, seq2seq encodes x eos and decodes bos y.
-inline int64_t synthetic_input_length(TaskKind kind, int64_t n) { return kind == TaskKind::kAddition ? 2 * n + 1 : n; }
-inline int64_t synthetic_answer_length(TaskKind kind, int64_t n) { return kind == TaskKind::kAddition ? n + 1 : n; }
+inline int64_t synthetic_input_length(TaskKind kind, int64_t n) { return is_addition(kind) ? 2 * n + 1 : n; }
+inline int64_t synthetic_answer_length(TaskKind kind, int64_t n) {
+  return is_addition(kind) ? n + 1 : kind == TaskKind::kParity ? 1 : kind == TaskKind::kDuplicate ? 2 * n : n;
+}
 inline int64_t synthetic_positions(TaskKind kind, Family family, int64_t n) {
   const int64_t in = synthetic_input_length(kind, n), out = synthetic_answer_length(kind, n);
   return family == Family::kSeq2Seq ? std::max(in, out) + 1 : in + out + 2;

@@ -118,8 +118,8 @@ void validate_data(const Experiment& e, const Rules& rules) {
     rules.require(!rules.given(dotted) || data_option_applies(d.format, key), dotted,
                   fmt::format("applies to format {} only, but the format is {}", data_option_owners(key), format_name));
   }
-  rules.require(d.train_examples == 0 || is_labelled(task.kind), "data.train_examples",
-                fmt::format("applies to the labelled tasks (classify, pair, choice), not {}", task_name));
+  rules.require(d.train_examples == 0 || is_labelled(task.kind) || task.kind == TaskKind::kTranslate, "data.train_examples",
+                fmt::format("applies to the labelled tasks (classify, pair, choice) and translate, not {}", task_name));
   if (is_synthetic(task.kind)) return;
   for (const char* key : {"documents", "text_field", "valid_fraction"}) {
     const std::string dotted = std::string("data.") + key;
@@ -130,8 +130,9 @@ void validate_data(const Experiment& e, const Rules& rules) {
                 "holds documents out of data.train for validation; data.valid is set already");
   for (const auto& [key, paths] : {std::pair<const char*, const Paths*>{"data.train", &d.train}, {"data.valid", &d.valid},
                                    {"data.test", &d.test}}) {
-    rules.require(corpus || paths->items.size() <= 1, key,
-                  fmt::format("format {} reads one file; {} paths given (corpora for causal_lm and masked_lm take several)",
+    rules.require(corpus || task.kind == TaskKind::kDenoise || paths->items.size() <= 1, key,
+                  fmt::format("format {} reads one file; {} paths given (corpora for causal_lm and masked_lm, and denoise, "
+                              "take several)",
                               format_name, paths->items.size()));
   }
 
@@ -160,6 +161,10 @@ void validate_data(const Experiment& e, const Rules& rules) {
       rules.require(d.format == DataFormat::kParallel || generic, "data.format",
                     fmt::format("translate reads parallel files or tsv, csv, jsonl with columns text (source) and text_b "
                                 "(target), found {}", format_name));
+      break;
+    case TaskKind::kDenoise:
+      rules.require(d.format == DataFormat::kText, "data.format",
+                    fmt::format("denoise reads plain text, one sentence or verse per line (format text), found {}", format_name));
       break;
     default:
       break;
@@ -242,6 +247,10 @@ void validate_model(const Experiment& e, const Rules& rules) {
       rules.require(m.family == Family::kSeq2Seq || m.family == Family::kRnn, "task.kind",
                     fmt::format("translate trains an encoder-decoder model; model.family is {}, expected seq2seq or rnn", family_name));
       break;
+    case TaskKind::kDenoise:
+      rules.require(m.family == Family::kSeq2Seq, "task.kind",
+                    fmt::format("denoise pretrains an encoder-decoder model; model.family is {}, expected seq2seq", family_name));
+      break;
     default:
       break;
   }
@@ -321,10 +330,10 @@ void validate_train(const Experiment& e, const Rules& rules) {
   for (const auto& [key, set] : {std::pair<const char*, bool>{"train.freeze_body", t.freeze_body}, {"train.head_lr", t.head_lr > 0}}) {
     rules.require(!set || !e.init_from.empty(), key, "applies when fine-tuning: set init_from to the pretrained run");
   }
-  for (const auto& [key, set] : {std::pair<const char*, bool>{"train.batch_tokens", t.batch_tokens > 0}, {"train.average_last", t.average_last > 0}}) {
-    rules.require(!set || e.task.kind == TaskKind::kTranslate, key,
-                  fmt::format("applies to task translate only, but the task is {}", task_name));
-  }
+  rules.require(t.batch_tokens == 0 || e.task.kind == TaskKind::kTranslate || e.task.kind == TaskKind::kDenoise, "train.batch_tokens",
+                fmt::format("applies to tasks translate and denoise only, but the task is {}", task_name));
+  rules.require(t.average_last == 0 || e.task.kind == TaskKind::kTranslate, "train.average_last",
+                fmt::format("applies to task translate only, but the task is {}", task_name));
   rules.require(t.average_last <= t.keep_checkpoints, "train.average_last",
                 fmt::format("averages {} checkpoints but train.keep_checkpoints keeps {}", t.average_last, t.keep_checkpoints));
   if (!t.select_metric.empty()) {
@@ -346,7 +355,8 @@ void validate_files(const Experiment& e, const Rules& rules) {
       rules.require(expanded.problem.empty(), key, fmt::format("{} (scripts/prepare_data.sh builds the corpora)", expanded.problem));
       continue;
     }
-    for (const auto& file : split_files(e.data, paths->single())) {
+    const bool several = e.task.kind == TaskKind::kDenoise;  // plain text files, each read line by line
+    for (const auto& file : several ? paths->items : split_files(e.data, paths->single())) {
       rules.require(std::filesystem::is_regular_file(file), key,
                     fmt::format("file not found: {} (scripts/prepare_data.sh builds the corpora)", file));
     }

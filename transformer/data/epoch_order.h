@@ -3,6 +3,7 @@
 // resuming needs only the number of items already consumed.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <utility>
@@ -39,5 +40,16 @@ class EpochOrder {
   int64_t epoch_ = -1;
   std::vector<int64_t> order_;
 };
+
+// data.train_examples: which `count` of `total` items a reduced training set keeps, in file order:
+// the first count of a permutation that depends on count alone, so every seed and every point of
+// a sweep trains on the same items.
+inline std::vector<int64_t> fixed_subset(int64_t total, int64_t count) {
+  EpochOrder pick(total, 0x5EEDull + uint64_t(count));
+  std::vector<int64_t> chosen;
+  for (int64_t i = 0; i < count; ++i) chosen.push_back(pick.at(i));
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
 
 }  // namespace qkv

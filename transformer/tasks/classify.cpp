@@ -71,14 +71,8 @@ void ClassifyTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool
                                    e.data.train_examples, e.data.train.single(), train.size()));
     }
     if (e.data.train_examples > 0) {
-      // The first N of a permutation that depends on N alone, so every seed and every point of a
-      // sweep trains on the same examples; they keep the file's order.
-      EpochOrder pick(int64_t(train.size()), 0x5EEDull + uint64_t(e.data.train_examples));
-      std::vector<int64_t> chosen;
-      for (int64_t i = 0; i < e.data.train_examples; ++i) chosen.push_back(pick.at(i));
-      std::sort(chosen.begin(), chosen.end());
       std::vector<EncodedExample> subset;
-      for (int64_t i : chosen) subset.push_back(std::move(train[size_t(i)]));
+      for (int64_t i : fixed_subset(int64_t(train.size()), e.data.train_examples)) subset.push_back(std::move(train[size_t(i)]));
       train = std::move(subset);
     }
     order_ = EpochOrder(int64_t(examples_[int(Split::kTrain)].size()), uint64_t(e.seed));

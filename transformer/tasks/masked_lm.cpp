@@ -11,21 +11,9 @@
 #include "transformer/data/examples.h"
 #include "transformer/data/lines.h"
 #include "transformer/util/errors.h"
+#include "transformer/util/random.h"
 
 namespace qkv {
-
-namespace {
-
-double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
-
-uint64_t mix(uint64_t x) {  // splitmix64 finaliser: nearby seeds give unrelated streams
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& tokens, const torch::Tensor& keep,
                                                     const std::vector<bool>& word_start,

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "transformer/util/errors.h"
+#include "transformer/util/random.h"
 
 namespace qkv {
 
@@ -14,13 +15,6 @@ namespace {
 // Special token ids every qkv vocabulary shares (see text/tokenizer.h); symbols start at 7.
 constexpr int64_t kBos = 2, kEos = 3, kMask = 4, kCls = 5, kSep = 6, kFirstSymbol = 7;
 constexpr int64_t kPlus = 10;  // addition: '+' follows the ten digits
-
-uint64_t mix(uint64_t x) {  // splitmix64 finaliser: nearby seeds give unrelated streams
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 at::Generator stream(uint64_t seed, uint64_t a, uint64_t b) {
   return at::detail::createCPUGenerator(mix(mix(mix(seed) ^ a) ^ b));
@@ -41,7 +35,8 @@ torch::Tensor synthetic_logits(Model& model, const TaskBatch& batch) {
 }  // namespace
 
 std::string SyntheticTask::alphabet(const TaskConfig& task) {
-  if (task.kind == TaskKind::kAddition) return "0123456789+";
+  if (is_addition(task.kind)) return "0123456789+";
+  if (task.kind == TaskKind::kParity) return "01";
   static const std::string symbols = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   return symbols.substr(0, size_t(task.symbols));
 }
@@ -53,7 +48,7 @@ SyntheticTask::SyntheticTask(const Experiment& e)
 
 TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator& generator) const {
   const int64_t rows = batch_size;
-  const int64_t k = config_.kind == TaskKind::kAddition ? 10 : config_.symbols;
+  const int64_t k = is_addition(config_.kind) ? 10 : config_.kind == TaskKind::kParity ? 2 : config_.symbols;
   auto x = torch::randint(k, {rows, n}, generator, torch::kLong);
   torch::Tensor input, answer;  // symbol indices (B, Lin), (B, Lout)
   switch (config_.kind) {
@@ -64,7 +59,20 @@ TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator
       input = x;
       answer = x.flip({1});
       break;
-    case TaskKind::kAddition: {
+    case TaskKind::kDuplicate:
+      input = x;
+      answer = torch::cat({x, x}, 1);
+      break;
+    case TaskKind::kSort:
+      input = x;
+      answer = std::get<0>(x.sort(1));
+      break;
+    case TaskKind::kParity:
+      input = x;
+      answer = torch::remainder(x.sum(1, /*keepdim=*/true), 2);
+      break;
+    case TaskKind::kAddition:
+    case TaskKind::kAdditionReversed: {
       auto y = torch::randint(10, {rows, n}, generator, torch::kLong);
       answer = torch::zeros({rows, n + 1}, torch::kLong);
       auto carry = torch::zeros({rows}, torch::kLong);
@@ -75,6 +83,10 @@ TaskBatch SyntheticTask::make_batch(int64_t n, int64_t batch_size, at::Generator
       }
       answer.select(1, 0).copy_(carry);
       input = torch::cat({x, column(rows, kPlus), y}, 1);
+      if (config_.kind == TaskKind::kAdditionReversed) {  // every number least significant digit first
+        input = torch::cat({x.flip({1}), column(rows, kPlus), y.flip({1})}, 1);
+        answer = answer.flip({1});
+      }
       break;
     }
     default:

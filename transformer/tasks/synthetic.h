@@ -1,9 +1,11 @@
-// Length-generalisation tasks with generated data: copy, reverse and multi-digit addition. Models
+// Length-generalisation tasks with generated data: copy, reverse, duplicate (x x), sort, parity
+// of a bit string, and multi-digit addition (Ruoss et al. 2023; Kazemnejad et al. 2023). Models
 // train on lengths task.min_length..max_length and are scored by exact match at task.eval_lengths,
 // which may lie far past them. Any family: gpt reads `bos x sep` and predicts `y eos`; bert reads
 // `cls x sep` followed by one mask per answer symbol and predicts y at the masks; seq2seq encodes
 // `x eos` and decodes `y eos`. Addition's x is `a + b` (n digits each, most significant first) and
-// y their sum in n + 1 digits.
+// y their sum in n + 1 digits; addition_reversed writes all three least significant digit first,
+// the order in which carries are computed. Parity's y is one symbol, 1 when x has an odd count of 1s.
 //
 // Exact match is computed from one teacher-forced pass: greedy decoding reproduces the answer
 // exactly when, and only when, the argmax at every answer position is the answer's token (by

@@ -4,6 +4,7 @@
 #include "transformer/core/device.h"
 #include "transformer/tasks/causal_lm.h"
 #include "transformer/tasks/classify.h"
+#include "transformer/tasks/denoise.h"
 #include "transformer/tasks/masked_lm.h"
 #include "transformer/tasks/synthetic.h"
 #include "transformer/tasks/translate.h"
@@ -79,10 +80,10 @@ std::unique_ptr<Task> make_task(const Experiment& experiment) {
     case TaskKind::kPair:
     case TaskKind::kChoice: return std::make_unique<ClassifyTask>(experiment);
     case TaskKind::kTranslate: return std::make_unique<TranslateTask>(experiment);
-    case TaskKind::kCopy:
-    case TaskKind::kReverse:
-    case TaskKind::kAddition: return std::make_unique<SyntheticTask>(experiment);
+    case TaskKind::kDenoise: return std::make_unique<DenoiseTask>(experiment);
+    default: break;
   }
+  if (is_synthetic(experiment.task.kind)) return std::make_unique<SyntheticTask>(experiment);
   return nullptr;
 }
 

@@ -29,6 +29,32 @@ torch::Tensor pad_rows(const std::vector<const std::vector<int64_t>*>& rows, int
   return out;
 }
 
+std::vector<std::vector<int64_t>> length_batches(const std::vector<std::pair<int64_t, int64_t>>& lengths, int64_t batch_tokens,
+                                                 uint64_t seed) {
+  // Sort by length (ties broken by a seeded shuffle), then cut into batches of about batch_tokens
+  // tokens, counting padding: a row takes max(target + 1, source) positions.
+  std::vector<int64_t> order(lengths.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 17);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[size_t(rng() % i)]);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[size_t(a)] < lengths[size_t(b)]; });
+  std::vector<std::vector<int64_t>> batches;
+  std::vector<int64_t> current;
+  int64_t longest = 0;
+  for (int64_t i : order) {
+    const int64_t width = std::max(lengths[size_t(i)].first + 1, lengths[size_t(i)].second);
+    if (!current.empty() && std::max(longest, width) * int64_t(current.size() + 1) > batch_tokens) {
+      batches.push_back(current);
+      current.clear();
+      longest = 0;
+    }
+    current.push_back(i);
+    longest = std::max(longest, width);
+  }
+  if (!current.empty()) batches.push_back(current);
+  return batches;
+}
+
 TranslateTask::TranslateTask(const Experiment& e) : experiment_(e) {
   search_.beam = e.task.beam;
   search_.length_penalty = e.task.length_penalty;
@@ -53,8 +79,17 @@ void TranslateTask::prepare(const Experiment& e, const Tokenizer& tokenizer, boo
   auto load = [&](Split split, const std::string& path) {
     if (path.empty()) return;
     std::string dropped;
-    const auto pairs = read_pairs(path, e.data, e.task, &dropped);
+    auto pairs = read_pairs(path, e.data, e.task, &dropped);
     if (!dropped.empty()) fmt::print(stderr, "{}: dropped {}\n", path, dropped);
+    if (split == Split::kTrain && e.data.train_examples > 0) {
+      if (e.data.train_examples > int64_t(pairs.size())) {
+        throw InputError(fmt::format("{}: data.train_examples: asks for {} pairs, but {} holds {}", e.source_file,
+                                     e.data.train_examples, path, pairs.size()));
+      }
+      std::vector<SentencePair> subset;
+      for (int64_t i : fixed_subset(int64_t(pairs.size()), e.data.train_examples)) subset.push_back(std::move(pairs[size_t(i)]));
+      pairs = std::move(subset);
+    }
     auto& out = splits_[int(split)];
     out.clear();
     for (const auto& pair : pairs) {
@@ -79,32 +114,9 @@ void TranslateTask::prepare(const Experiment& e, const Tokenizer& tokenizer, boo
     if (train.empty()) throw InputError(fmt::format("{}: no training pair fits train.seq_len = {}", e.data.train.single(), max_len));
     if (dropped_long_ > 0) fmt::print(stderr, "{}: {} pairs longer than train.seq_len = {} left out\n", e.data.train.single(), dropped_long_, max_len);
     if (e.train.batch_tokens > 0) {
-      // Sort by length (ties broken by a seeded shuffle), then cut into batches of about
-      // batch_tokens target tokens, counting padding.
-      std::vector<int64_t> order(train.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::mt19937_64 rng(uint64_t(e.seed) * 0x9E3779B97F4A7C15ULL + 17);
-      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[size_t(rng() % i)]);
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-        const auto& x = train[size_t(a)];
-        const auto& y = train[size_t(b)];
-        return std::make_pair(x.target.size(), x.source.size()) < std::make_pair(y.target.size(), y.source.size());
-      });
-      batches_.clear();
-      std::vector<int64_t> current;
-      size_t longest = 0;
-      for (int64_t i : order) {
-        const auto& ex = train[size_t(i)];
-        const size_t width = std::max(ex.target.size() + 1, ex.source.size());
-        if (!current.empty() && int64_t(std::max(longest, width) * (current.size() + 1)) > e.train.batch_tokens) {
-          batches_.push_back(current);
-          current.clear();
-          longest = 0;
-        }
-        current.push_back(i);
-        longest = std::max(longest, width);
-      }
-      if (!current.empty()) batches_.push_back(current);
+      std::vector<std::pair<int64_t, int64_t>> lengths;
+      for (const auto& ex : train) lengths.emplace_back(int64_t(ex.target.size()), int64_t(ex.source.size()));
+      batches_ = length_batches(lengths, e.train.batch_tokens, uint64_t(e.seed));
       order_ = EpochOrder(int64_t(batches_.size()), uint64_t(e.seed));
     } else {
       order_ = EpochOrder(int64_t(train.size()), uint64_t(e.seed));
@@ -148,8 +160,6 @@ TaskBatch TranslateTask::train_batch(int64_t index, int64_t batch_size) {
   return make_batch(examples);
 }
 
-namespace {
-
 torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch) {
   DecodeState state;
   state.incremental = false;
@@ -157,14 +167,15 @@ torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch) {
   return model->token_logits(model->hidden(batch.tokens, {}, {}, &state)).to(torch::kFloat32);  // (B, T, V)
 }
 
-}  // namespace
-
-torch::Tensor TranslateTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
+torch::Tensor seq2seq_loss(Model& model, const TaskBatch& batch, double label_smoothing, double divisor) {
   DecodeState state;
   state.incremental = false;
   model->encode(batch.source, batch.source_keep, &state);
-  return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, experiment_.task.label_smoothing,
-                           divisor_of(divisors, 0));
+  return model->token_loss(model->hidden(batch.tokens, {}, {}, &state), batch.targets, kIgnore, label_smoothing, divisor);
+}
+
+torch::Tensor TranslateTask::loss(Model& model, const TaskBatch& batch, const std::vector<double>& divisors) {
+  return seq2seq_loss(model, batch, experiment_.task.label_smoothing, divisor_of(divisors, 0));
 }
 
 torch::Tensor TranslateTask::encode_sources(const std::vector<std::string>& sources, torch::Tensor* keep) const {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transformer/data/epoch_order.h"
@@ -50,6 +51,16 @@ class TranslateTask : public Task {
   EpochOrder order_;                              // over examples, or over batches_
   int64_t dropped_long_ = 0;                      // training pairs longer than train.seq_len
 };
+
+// train.batch_tokens: training examples, lengths[i] = {target, source} tokens, grouped into
+// batches of similar length holding about batch_tokens positions each (padding counted).
+std::vector<std::vector<int64_t>> length_batches(const std::vector<std::pair<int64_t, int64_t>>& lengths, int64_t batch_tokens,
+                                                 uint64_t seed);
+
+// An encoder-decoder batch (source, teacher-forced tokens, targets): the decoder's logits in
+// float32 (B, T, V), and its label-smoothed token loss summed and divided by `divisor`.
+torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch);
+torch::Tensor seq2seq_loss(Model& model, const TaskBatch& batch, double label_smoothing, double divisor);
 
 // Pads rows of token ids (right) into (R, T) int64 with their keep mask.
 torch::Tensor pad_rows(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad, torch::Tensor* keep);

@@ -19,6 +19,7 @@
 #include "transformer/train/progress.h"
 #include "transformer/train/schedule.h"
 #include "transformer/util/atomic_file.h"
+#include "transformer/util/random.h"
 
 namespace qkv {
 
@@ -55,13 +56,6 @@ class StopSignals {
 };
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-uint64_t mix(uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // The random state of a step (dropout): a function of the seed and the step alone, the same on
 // every rank and for every micro-batch (train_step hashes each element's index in the whole batch).
