@@ -1,7 +1,8 @@
 // Denoising pretraining end to end on the tiny twin: it trains and reports reconstruction
-// accuracy, and qkv translate fills in masks; a run killed and resumed logs the losses of one never interrupted (the noise is a
-// function of seed and batch); translation fine-tuned from it loads every tensor; a reduced
-// translation set and misconfigured denoise experiments are refused with the key named.
+// accuracy; qkv translate fills in masks; a run killed and resumed logs the losses of one never
+// interrupted (the noise is a function of seed and batch); translation fine-tuned from it loads
+// every tensor; a reduced translation set, misconfigured denoise experiments and a tokenizer file
+// asked for another normalisation rule are refused with the key named.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -66,6 +67,12 @@ TEST_CASE("denoise-es-en-tiny: pretrain, resume exactly, fine-tune translation f
                                           dir / "lambda"));
   CHECK(lambda.exit_code == 2);
   CHECK_THAT(lambda.output, Catch::Contains("task.span_lambda"));
+  // The tokenizer file was trained with nmt_nfkc: asking it for another rule is refused, not ignored.
+  auto rule = test::run_qkv(fmt::format("train experiments/denoise-es-en-tiny.yaml -q {} --set tokenizer.normalization=identity "
+                                        "--set output='{}'", tok, dir / "rule"));
+  CHECK(rule.exit_code == 2);
+  CHECK_THAT(rule.output, Catch::Contains("tokenizer.normalization: the experiment asks for identity, but") &&
+                              Catch::Contains("was trained with nmt_nfkc"));
   auto beam = test::run_qkv(fmt::format("train experiments/denoise-es-en-tiny.yaml -q {} --set task.beam=2 --set output='{}'", tok,
                                         dir / "beam"));
   CHECK(beam.exit_code == 2);

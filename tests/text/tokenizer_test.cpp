@@ -66,5 +66,7 @@ TEST_CASE("tokenizer.normalization: nmt_nfkc folds full-width punctuation, ident
     const auto tokenizer = Tokenizer::load(config.model);
     CAPTURE(config.model);
     CHECK(tokenizer.decode(tokenizer.encode(text)) == expected);
+    CHECK(tokenizer.normalization_rule() == choice_name(normalization_choices(), rule));  // read back from the model
   }
+  CHECK(Tokenizer::symbols("0123").normalization_rule().empty());
 }

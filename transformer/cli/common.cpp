@@ -141,7 +141,18 @@ Tokenizer ensure_one(const Experiment& e, const std::string& path, Side side, bo
     std::error_code ec;
     fs::remove(scratch, ec);
   }
-  return load_tokenizer(e, path);
+  Tokenizer tokenizer = load_tokenizer(e, path);
+  // A model is trained once with its rule: another rule asked of an existing file needs a new file.
+  const std::string trained = tokenizer.normalization_rule();
+  const char* asked = choice_name(normalization_choices(), e.tokenizer.normalization);
+  bool known = false;
+  for (const auto& [name, value] : normalization_choices()) known = known || trained == name;
+  if (e.init_from.empty() && known && trained != asked) {
+    throw InputError(fmt::format("{}: tokenizer.normalization: the experiment asks for {}, but {} was trained with {}; "
+                                 "name a new tokenizer.model to train one with {}, or set normalization: {}",
+                                 e.source_file, asked, path, trained, asked, trained));
+  }
+  return tokenizer;
 }
 
 }  // namespace

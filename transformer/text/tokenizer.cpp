@@ -206,6 +206,54 @@ Tokenizer Tokenizer::load(const std::string& path) {
 }
 
 namespace {
+
+// Protocol-buffer wire format, as much as reading one string field needs: a varint at `at`.
+bool read_varint(const std::string& bytes, size_t& at, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && at < bytes.size(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(bytes[at++]);
+    value |= uint64_t(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+// The bytes of the first length-delimited field `number` of the message in bytes[begin, end).
+bool find_field(const std::string& bytes, size_t begin, size_t end, uint64_t number, size_t& field_begin, size_t& field_end) {
+  size_t at = begin;
+  while (at < end) {
+    uint64_t key = 0, length = 0;
+    if (!read_varint(bytes, at, key)) return false;
+    switch (key & 7) {
+      case 0: if (!read_varint(bytes, at, length)) return false; break;
+      case 1: at += 8; break;
+      case 5: at += 4; break;
+      case 2:
+        if (!read_varint(bytes, at, length) || length > end - at) return false;
+        if ((key >> 3) == number) {
+          field_begin = at, field_end = at + size_t(length);
+          return true;
+        }
+        at += size_t(length);
+        break;
+      default: return false;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string Tokenizer::normalization_rule() const {
+  if (kind_ != TokenizerKind::kSentencePiece || bytes_.empty()) return "";
+  // ModelProto field 3 is normalizer_spec; NormalizerSpec field 1 is its name.
+  size_t spec_begin = 0, spec_end = 0, name_begin = 0, name_end = 0;
+  if (!find_field(bytes_, 0, bytes_.size(), 3, spec_begin, spec_end)) return "";
+  if (!find_field(bytes_, spec_begin, spec_end, 1, name_begin, name_end)) return "";
+  return bytes_.substr(name_begin, name_end - name_begin);
+}
+
+namespace {
 constexpr const char* kSpecialPieces[] = {"<pad>", "<unk>", "<s>", "</s>", "<mask>", "<cls>", "<sep>"};
 constexpr int kSpecialCount = 7;
 }  // namespace

@@ -60,6 +60,9 @@ class Tokenizer {
   TokenizerKind kind() const { return kind_; }
   // What a run keeps as its tokenizer.model (empty for a symbol vocabulary).
   const std::string& bytes() const { return bytes_; }
+  // A SentencePiece model's normalisation rule as it was trained (its normalizer_spec name:
+  // nmt_nfkc, identity, ...); empty for the other kinds or when the model does not say.
+  std::string normalization_rule() const;
   const ByteLevelBpe* bpe() const { return bpe_.get(); }
   const WordPiece* wordpiece() const { return wordpiece_.get(); }
 
