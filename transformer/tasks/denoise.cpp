@@ -147,8 +147,10 @@ void DenoiseTask::prepare(const Experiment& e, const Tokenizer& tokenizer, bool 
 
 std::vector<int64_t> DenoiseTask::corrupt(const std::vector<int64_t>& line, std::mt19937_64& rng) const {
   const TaskConfig& t = experiment_.task;
-  const std::vector<int64_t> ordered = t.permute_sentences ? permute_sentences(line, ends_sentence_, rng) : line;
-  std::vector<int64_t> out = text_infilling(ordered, special_.mask, t.noise_ratio, t.span_lambda, rng).tokens;
+  auto infill = [&](const std::vector<int64_t>& ordered) {
+    return text_infilling(ordered, special_.mask, t.noise_ratio, t.span_lambda, rng).tokens;
+  };
+  std::vector<int64_t> out = t.permute_sentences ? infill(permute_sentences(line, ends_sentence_, rng)) : infill(line);
   // Spans of length 0 add masks: a line can grow past the positions the encoder has.
   if (int64_t(out.size()) > experiment_.train.seq_len - 1) out.resize(size_t(experiment_.train.seq_len - 1));
   out.push_back(special_.eos);
@@ -156,34 +158,17 @@ std::vector<int64_t> DenoiseTask::corrupt(const std::vector<int64_t>& line, std:
 }
 
 TaskBatch DenoiseTask::make_batch(const std::vector<const std::vector<int64_t>*>& lines, std::mt19937_64& rng) const {
-  std::vector<std::vector<int64_t>> sources, inputs, outputs;
-  for (const auto* line : lines) {
-    sources.push_back(corrupt(*line, rng));
-    std::vector<int64_t> in{special_.bos}, out = *line;
-    in.insert(in.end(), line->begin(), line->end());
-    out.push_back(special_.eos);
-    inputs.push_back(std::move(in));
-    outputs.push_back(std::move(out));
-  }
-  std::vector<const std::vector<int64_t>*> source_rows, in_rows, out_rows;
-  for (size_t i = 0; i < lines.size(); ++i) source_rows.push_back(&sources[i]), in_rows.push_back(&inputs[i]), out_rows.push_back(&outputs[i]);
-  TaskBatch batch;
-  batch.source = pad_rows(source_rows, special_.pad, &batch.source_keep);
-  batch.tokens = pad_rows(in_rows, special_.pad, nullptr);
-  torch::Tensor target_keep;
-  batch.targets = pad_rows(out_rows, special_.pad, &target_keep).masked_fill(target_keep.logical_not(), kIgnore);
-  batch.tokens_count = batch.source_keep.sum().item<int64_t>() + target_keep.sum().item<int64_t>();
-  return to_compute_device(std::move(batch));
+  std::vector<std::vector<int64_t>> sources;
+  for (const auto* line : lines) sources.push_back(corrupt(*line, rng));
+  std::vector<const std::vector<int64_t>*> source_rows;
+  for (const auto& source : sources) source_rows.push_back(&source);
+  return seq2seq_batch(source_rows, lines, special_, special_);
 }
 
 TaskBatch DenoiseTask::train_batch(int64_t index, int64_t batch_size) {
   const auto& train = lines_[int(Split::kTrain)];
   std::vector<const std::vector<int64_t>*> lines;
-  if (!batches_.empty()) {
-    for (int64_t i : batches_[size_t(order_.at(index))]) lines.push_back(&train[size_t(i)]);
-  } else {
-    for (int64_t r = 0; r < batch_size; ++r) lines.push_back(&train[size_t(order_.at(index * batch_size + r))]);
-  }
+  for (int64_t i : batch_members(batches_, order_, index, batch_size)) lines.push_back(&train[size_t(i)]);
   std::mt19937_64 rng(mix(uint64_t(experiment_.seed) ^ mix(uint64_t(index))));
   return make_batch(lines, rng);
 }

@@ -126,37 +126,46 @@ void TranslateTask::prepare(const Experiment& e, const Tokenizer& tokenizer, boo
   load(Split::kTest, e.data.test.single());
 }
 
-TaskBatch TranslateTask::make_batch(const std::vector<const Encoded*>& examples) const {
-  const SpecialTokens& s = tokenizer_.special();
+TaskBatch seq2seq_batch(const std::vector<const std::vector<int64_t>*>& sources,
+                        const std::vector<const std::vector<int64_t>*>& targets, const SpecialTokens& source_special,
+                        const SpecialTokens& target_special) {
   std::vector<std::vector<int64_t>> inputs, outputs;
-  std::vector<const std::vector<int64_t>*> sources;
-  for (const auto* ex : examples) {
-    sources.push_back(&ex->source);
-    std::vector<int64_t> in{tokenizer_.target().special().bos}, out = ex->target;
-    in.insert(in.end(), ex->target.begin(), ex->target.end());
-    out.push_back(tokenizer_.target().special().eos);
+  for (const auto* target : targets) {
+    std::vector<int64_t> in{target_special.bos}, out = *target;
+    in.insert(in.end(), target->begin(), target->end());
+    out.push_back(target_special.eos);
     inputs.push_back(std::move(in));
     outputs.push_back(std::move(out));
   }
   std::vector<const std::vector<int64_t>*> in_rows, out_rows;
-  for (size_t i = 0; i < examples.size(); ++i) in_rows.push_back(&inputs[i]), out_rows.push_back(&outputs[i]);
+  for (size_t i = 0; i < targets.size(); ++i) in_rows.push_back(&inputs[i]), out_rows.push_back(&outputs[i]);
   TaskBatch batch;
-  batch.source = pad_rows(sources, s.pad, &batch.source_keep);
-  batch.tokens = pad_rows(in_rows, tokenizer_.target().special().pad, nullptr);
+  batch.source = pad_rows(sources, source_special.pad, &batch.source_keep);
+  batch.tokens = pad_rows(in_rows, target_special.pad, nullptr);
   torch::Tensor target_keep;
-  batch.targets = pad_rows(out_rows, s.pad, &target_keep).masked_fill(target_keep.logical_not(), kIgnore);
+  batch.targets = pad_rows(out_rows, target_special.pad, &target_keep).masked_fill(target_keep.logical_not(), kIgnore);
   batch.tokens_count = batch.source_keep.sum().item<int64_t>() + target_keep.sum().item<int64_t>();
   return to_compute_device(std::move(batch));
+}
+
+std::vector<int64_t> batch_members(const std::vector<std::vector<int64_t>>& batches, EpochOrder& order, int64_t index,
+                                   int64_t batch_size) {
+  if (!batches.empty()) return batches[size_t(order.at(index))];
+  std::vector<int64_t> members;
+  for (int64_t r = 0; r < batch_size; ++r) members.push_back(order.at(index * batch_size + r));
+  return members;
+}
+
+TaskBatch TranslateTask::make_batch(const std::vector<const Encoded*>& examples) const {
+  std::vector<const std::vector<int64_t>*> sources, targets;
+  for (const auto* ex : examples) sources.push_back(&ex->source), targets.push_back(&ex->target);
+  return seq2seq_batch(sources, targets, tokenizer_.special(), tokenizer_.target().special());
 }
 
 TaskBatch TranslateTask::train_batch(int64_t index, int64_t batch_size) {
   const auto& train = splits_[int(Split::kTrain)];
   std::vector<const Encoded*> examples;
-  if (!batches_.empty()) {
-    for (int64_t i : batches_[size_t(order_.at(index))]) examples.push_back(&train[size_t(i)]);
-  } else {
-    for (int64_t r = 0; r < batch_size; ++r) examples.push_back(&train[size_t(order_.at(index * batch_size + r))]);
-  }
+  for (int64_t i : batch_members(batches_, order_, index, batch_size)) examples.push_back(&train[size_t(i)]);
   return make_batch(examples);
 }
 

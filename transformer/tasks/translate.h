@@ -57,6 +57,16 @@ class TranslateTask : public Task {
 std::vector<std::vector<int64_t>> length_batches(const std::vector<std::pair<int64_t, int64_t>>& lengths, int64_t batch_tokens,
                                                  uint64_t seed);
 
+// An encoder-decoder batch on the compute device: the encoder reads each source as given, the
+// decoder is teacher-forced on `<s> target` to predict `target </s>` (padding is kIgnore).
+TaskBatch seq2seq_batch(const std::vector<const std::vector<int64_t>*>& sources,
+                        const std::vector<const std::vector<int64_t>*>& targets, const SpecialTokens& source_special,
+                        const SpecialTokens& target_special);
+// The training examples of batch `index`: batches[order.at(index)] when train.batch_tokens cut
+// them (order over batches), else batch_size examples in the epoch order (order over examples).
+std::vector<int64_t> batch_members(const std::vector<std::vector<int64_t>>& batches, EpochOrder& order, int64_t index,
+                                   int64_t batch_size);
+
 // An encoder-decoder batch (source, teacher-forced tokens, targets): the decoder's logits in
 // float32 (B, T, V), and its label-smoothed token loss summed and divided by `divisor`.
 torch::Tensor teacher_forced_logits(Model& model, const TaskBatch& batch);
