@@ -74,16 +74,7 @@ def main():
             panels.append(("sppl@", "sliding windows"))
         fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), sharey=True, squeeze=False)
         for ax, (prefix, title) in zip(axes[0], panels):
-            by_setting = defaultdict(lambda: defaultdict(list))
-            for row in rows:
-                for n in lengths:
-                    value = row.get(f"{prefix}{n}", "n/a")
-                    if value not in ("", "n/a"):
-                        by_setting[setting(row)][n].append(float(value))
-            for name, by_length in by_setting.items():
-                xs = [n for n in lengths if by_length[n]]
-                ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name,
-                        color=COLOURS.get(name))
+            draw_against_length(ax, rows, setting, prefix, lengths)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")  # one setting that blows up past the training length must not flatten the rest
             ax.set_xlabel("evaluation context length (tokens)")
@@ -98,20 +89,25 @@ def main():
     print(os.path.join(sweep, "valid_loss.png"))
 
 
-def plot_against_length(rows, setting, prefix, label, path):
-    lengths = sorted(int(k[len(prefix):]) for k in rows[0] if k.startswith(prefix))
-    if not lengths:
-        return
+def draw_against_length(ax, rows, setting, prefix, lengths):
+    """One line per setting: the mean over seeds of column PREFIX + length, where it has values."""
     by_setting = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for n in lengths:
             value = row.get(f"{prefix}{n}", "")
             if value not in ("", "n/a"):
                 by_setting[setting(row)][n].append(float(value))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, by_length in by_setting.items():
         xs = [n for n in lengths if by_length[n]]
         ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
+
+
+def plot_against_length(rows, setting, prefix, label, path):
+    lengths = sorted(int(k[len(prefix):]) for k in rows[0] if k.startswith(prefix))
+    if not lengths:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    draw_against_length(ax, rows, setting, prefix, lengths)
     ax.set_xlabel("length")
     ax.set_ylabel(label)
     ax.set_ylim(-0.02, 1.02)

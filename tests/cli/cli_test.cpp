@@ -48,6 +48,32 @@ TEST_CASE("quickstart-tiny: train, eval, generate and info", "[cli]") {
   int64_t rows = 0;
   for (std::string row; std::getline(csv, row);) ++rows;
   CHECK(rows == 1 + 32 + 128);
+  // Each block's band means (64 positions; 32 at length 32), averaged over the blocks, are the
+  // per-position means averaged over the band: the two files agree.
+  {
+    std::ifstream positions(dir / "run/eval/loss_by_position-valid.csv"), blocks(dir / "run/eval/loss_by_block-valid.csv");
+    std::string row;
+    std::getline(positions, row);
+    double position_band = 0;  // length 128, positions 64..127
+    while (std::getline(positions, row))
+      if (row.rfind("128,", 0) == 0 && std::stoi(row.substr(4)) >= 64)
+        position_band += std::stod(row.substr(row.rfind(',') + 1)) / 64;
+    std::getline(blocks, row);
+    CHECK(row == "length,block,first_position,loss");
+    double block_band = 0;
+    int64_t count = 0, short_rows = 0;
+    while (std::getline(blocks, row)) {
+      std::vector<std::string> cells;  // length, block, first_position, loss
+      std::stringstream in(row);
+      for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
+      REQUIRE(cells.size() == 4u);
+      if (cells[0] == "32") ++short_rows;
+      if (cells[0] == "128" && cells[2] == "64") block_band += std::stod(cells[3]), ++count;
+    }
+    REQUIRE(count > 0);
+    CHECK(short_rows > count);  // one band per block at 32, more blocks of 32 than of 128
+    CHECK(block_band / double(count) == Approx(position_band).margin(1e-5));
+  }
 
   // Sliding windows beside the non-overlapping figure: at stride == length they are the same
   // evaluation; at a shorter stride every target sees more context, so the loss moves.

@@ -43,7 +43,7 @@ std::vector<Command> build_table() {
         {"--split", kText, "valid or test", -1e300, 1e300, "valid"},
         {"--lengths", kIntegers,
          "context lengths to evaluate at, e.g. 128,256,512: perplexity per length, and loss per position in "
-         "runs/NAME/eval/loss_by_position-SPLIT.csv"},
+         "runs/NAME/eval/loss_by_position-SPLIT.csv (each block's by bands of 64 positions in loss_by_block-SPLIT.csv)"},
         {"--stride", kInteger,
          "with --lengths, also sliding-window evaluation: windows of each length every STRIDE tokens, each "
          "scoring only its last STRIDE targets (every target sees at least length - STRIDE tokens of context)", 1},

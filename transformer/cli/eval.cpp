@@ -27,6 +27,9 @@ int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, int64
   const fs::path dir = fs::path(e.output) / "eval";
   fs::create_directories(dir);
   std::string csv = "length,position,loss\n";
+  // Each block's mean loss over bands of 64 positions, so that a comparison of positions (does
+  // context pay?) can be paired by block and given an interval (scripts/plot_position_loss.py).
+  std::string bands = "length,block,first_position,loss\n";
   MetricsLog log((fs::path(e.output) / "metrics.jsonl").string());
   const int64_t limit = model->max_positions();
   for (int64_t length : lengths) {
@@ -41,9 +44,10 @@ int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, int64
     // Same tokens per batch at every length.
     const int64_t batch = std::max<int64_t>(1, e.train.batch_size * e.train.seq_len / length);
     std::vector<double> by_position;
+    torch::Tensor by_band;
     Metrics metrics;
     try {
-      metrics = lm->evaluate_at(model, split, length, batch, 0, &by_position);
+      metrics = lm->evaluate_at(model, split, length, batch, 0, &by_position, &by_band);
     } catch (const InputError& error) {
       line["applicable"] = false;
       line["reason"] = error.what();
@@ -63,9 +67,14 @@ int eval_lengths(const Experiment& e, const std::vector<int64_t>& lengths, int64
     std::fflush(stdout);
     log.write(step, split_name, metrics, {{"length", length}, {"eval", true}});
     for (size_t p = 0; p < by_position.size(); ++p) csv += fmt::format("{},{},{:.6f}\n", length, p, by_position[p]);
+    const int64_t band = std::min(CausalLmTask::kLossBand, length);
+    const auto m = by_band.accessor<double, 2>();
+    for (int64_t b = 0; b < m.size(0); ++b)
+      for (int64_t k = 0; k < m.size(1); ++k) bands += fmt::format("{},{},{},{:.6f}\n", length, b, k * band, m[b][k]);
   }
   const std::string path = (dir / fmt::format("loss_by_position-{}.csv", split_name)).string();
   write_file_atomic(path, csv);
+  write_file_atomic((dir / fmt::format("loss_by_block-{}.csv", split_name)).string(), bands);
   fmt::print(stderr, "loss by position: {} ({})\n", path, checkpoint);
   return 0;
 }

@@ -78,13 +78,13 @@ TaskBatch SyntheticLmTask::train_batch(int64_t index, int64_t batch_size) {
   return to_compute_device(std::move(batch));
 }
 
-torch::Tensor causal_lm_loss_per_position(Model& model, const torch::Tensor& blocks) {
+torch::Tensor causal_lm_token_losses(Model& model, const torch::Tensor& blocks) {
   const int64_t batch = blocks.size(0), t = blocks.size(1) - 1;
   auto logits = model->token_logits(model->hidden(blocks.narrow(1, 0, t)));  // (B, T, V)
   auto loss = torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), blocks.narrow(1, 1, t).reshape({-1}),
       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // (B*T)
-  return loss.view({batch, t}).to(torch::kFloat64).sum(0);                       // (T)
+  return loss.view({batch, t}).to(torch::kFloat64);                              // (B, T)
 }
 
 torch::Tensor CausalLmTask::split_blocks(Split split, int64_t seq_len, int64_t max_blocks) const {
@@ -98,16 +98,21 @@ Metrics CausalLmTask::evaluate(Model& model, Split split, int64_t batch_size, in
 }
 
 Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size,
-                                  int64_t max_batches, std::vector<double>* loss_by_position) {
+                                  int64_t max_batches, std::vector<double>* loss_by_position,
+                                  torch::Tensor* loss_by_band) {
   BlockSampler blocks(split_tokens(split), seq_len, 0, false);  // every block once, in order
   if (blocks.num_blocks() == 0) throw InputError(fmt::format("the {} split is shorter than one block of {} tokens", split_name(split), seq_len + 1));
   torch::NoGradGuard no_grad;
   auto per_position = torch::zeros({seq_len}, torch::kFloat64);  // summed over blocks
+  std::vector<torch::Tensor> by_band;
+  const int64_t band = std::min(kLossBand, seq_len), bands = seq_len / band;
   int64_t rows = 0;
   for (int64_t first = 0, batches = 0; first < blocks.num_blocks(); first += batch_size, ++batches) {
     if (max_batches > 0 && batches >= max_batches) break;
     const int64_t n = std::min(batch_size, blocks.num_blocks() - first);
-    per_position += causal_lm_loss_per_position(model, blocks.blocks(first, n).to(compute_device())).cpu();
+    const auto losses = causal_lm_token_losses(model, blocks.blocks(first, n).to(compute_device())).cpu();  // (n, T)
+    per_position += losses.sum(0);
+    if (loss_by_band) by_band.push_back(losses.narrow(1, 0, bands * band).reshape({n, bands, band}).mean(2));
     rows += n;
   }
   const int64_t count = rows * seq_len;
@@ -116,6 +121,7 @@ Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, in
     auto mean = (per_position / double(rows)).contiguous();
     loss_by_position->assign(mean.data_ptr<double>(), mean.data_ptr<double>() + seq_len);
   }
+  if (loss_by_band) *loss_by_band = torch::cat(by_band);
   return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", double(count)}};
 }
 
@@ -130,7 +136,7 @@ Metrics CausalLmTask::evaluate_sliding(Model& model, Split split, int64_t seq_le
   auto window_batch = [&](int64_t first, int64_t n) {
     auto blocks = torch::empty({n, seq_len + 1}, torch::kLong);
     for (int64_t r = 0; r < n; ++r) tokens.copy((first + r) * stride, seq_len + 1, blocks[r].data_ptr<int64_t>());
-    return causal_lm_loss_per_position(model, blocks.to(compute_device())).cpu();  // (T), summed over rows
+    return causal_lm_token_losses(model, blocks.to(compute_device())).sum(0).cpu();  // (T), summed over rows
   };
   total += window_batch(0, 1).sum().item<double>();  // the first window: every target
   count += seq_len;

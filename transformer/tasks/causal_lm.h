@@ -18,9 +18,12 @@ class CausalLmTask : public Task {
   Metrics evaluate(Model& model, Split split, int64_t batch_size, int64_t max_batches) override;
 
   // Evaluation at another context length (length extrapolation). When loss_by_position is given,
-  // it receives the mean loss at each position 0..seq_len-1 of the blocks.
+  // it receives the mean loss at each position 0..seq_len-1 of the blocks; loss_by_band, every
+  // block's mean loss over each band of kLossBand positions (min(kLossBand, seq_len); a tail
+  // shorter than a band left out), (blocks, bands) float64, for intervals paired by block.
+  static constexpr int64_t kLossBand = 64;
   Metrics evaluate_at(Model& model, Split split, int64_t seq_len, int64_t batch_size, int64_t max_batches,
-                      std::vector<double>* loss_by_position = nullptr);
+                      std::vector<double>* loss_by_position = nullptr, torch::Tensor* loss_by_band = nullptr);
   // Sliding-window evaluation (Press et al. 2021, 4.1): windows of seq_len tokens starting every
   // `stride` tokens; the first window scores all its targets, each later one only its last
   // `stride`, so every target of the split (but a tail shorter than stride) is scored once, with at
@@ -61,7 +64,7 @@ class SyntheticLmTask : public Task {
   uint64_t seed_;
 };
 
-// Next-token cross-entropy of a (B, T+1) block batch, summed over the batch: (T) float64.
-torch::Tensor causal_lm_loss_per_position(Model& model, const torch::Tensor& blocks);
+// Next-token cross-entropy at every target of a (B, T+1) block batch: (B, T) float64.
+torch::Tensor causal_lm_token_losses(Model& model, const torch::Tensor& blocks);
 
 }  // namespace qkv
