@@ -88,15 +88,21 @@ int run_self(const std::vector<std::string>& args, std::string* out, double* pea
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+// Mean and sample variance (0 for one value).
+std::pair<double, double> mean_and_var(const std::vector<double>& v) {
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / double(v.size());
+  for (double x : v) var += v.size() > 1 ? (x - mean) * (x - mean) / double(v.size() - 1) : 0.0;
+  return {mean, var};
+}
+
 std::string mean_std(const std::vector<double>& v) {
   if (v.empty()) return "n/a";
-  double mean = 0;
   bool integral = true;
-  for (double x : v) mean += x / double(v.size()), integral = integral && x == std::floor(x) && std::abs(x) < 1e15;
+  for (double x : v) integral = integral && x == std::floor(x) && std::abs(x) < 1e15;
+  const auto [mean, var] = mean_and_var(v);
   if (integral && v.size() == 1) return fmt::format("{:.0f}", mean);  // counts: parameters, FLOPs
   if (v.size() == 1) return fmt::format("{:.3f}", mean);
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean) / double(v.size() - 1);
   return fmt::format("{:.3f} ± {:.3f}", mean, std::sqrt(var));
 }
 
@@ -106,9 +112,7 @@ std::string interval95(const std::vector<double>& v) {
   static const double t975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
   const size_t df = v.size() - 1;
   const double t = df <= 10 ? t975[df - 1] : df <= 30 ? 2.042 : 1.960;  // 2.042: df 30, a slight overestimate above 10
-  double mean = 0, var = 0;
-  for (double x : v) mean += x / double(v.size());
-  for (double x : v) var += (x - mean) * (x - mean) / double(df);
+  const auto [mean, var] = mean_and_var(v);
   const double half = t * std::sqrt(var / double(v.size()));
   return fmt::format("[{:.3f}, {:.3f}]", mean - half, mean + half);
 }

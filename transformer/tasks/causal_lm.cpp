@@ -110,9 +110,9 @@ Metrics CausalLmTask::evaluate_at(Model& model, Split split, int64_t seq_len, in
   for (int64_t first = 0, batches = 0; first < blocks.num_blocks(); first += batch_size, ++batches) {
     if (max_batches > 0 && batches >= max_batches) break;
     const int64_t n = std::min(batch_size, blocks.num_blocks() - first);
-    const auto losses = causal_lm_token_losses(model, blocks.blocks(first, n).to(compute_device())).cpu();  // (n, T)
-    per_position += losses.sum(0);
-    if (loss_by_band) by_band.push_back(losses.narrow(1, 0, bands * band).reshape({n, bands, band}).mean(2));
+    const auto losses = causal_lm_token_losses(model, blocks.blocks(first, n).to(compute_device()));  // (n, T)
+    per_position += losses.sum(0).cpu();  // reduced where computed: only (T) and (n, bands) leave the device
+    if (loss_by_band) by_band.push_back(losses.narrow(1, 0, bands * band).reshape({n, bands, band}).mean(2).cpu());
     rows += n;
   }
   const int64_t count = rows * seq_len;
