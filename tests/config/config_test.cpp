@@ -116,6 +116,8 @@ TEST_CASE("bad experiment files stop with file:line:col, the key, exit code 2 an
        R"(:2:\d+: \(document\): nesting deeper than \d+ levels)"},
       {"alias bomb", replace(good, "seed: 1", "seed: 1\nl0: &l0 [a, a, a, a, a, a, a, a, a, a]\nl1: &l1 [*l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0]\nl2: &l2 [*l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1]\nl3: [*l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2]"),
        R"(:3:1: l0: unknown key)"},
+      {"randomized range shorter than the sequence", replace(good, "    scheme: rope", "    scheme: rope\n    randomize: 16"), R"(:11:5: model.position.randomize: must be at least 32, the positions of train.seq_len 32; found 16)"},
+      {"randomized range past learned positions", replace(good, "    scheme: rope", "    scheme: learned\n    randomize: 128"), R"(:11:5: model.position.randomize: learned positions cover model.max_len = 64; randomize 128 reaches past them)"},
       {"--set unknown key", good, R"(--set model.layerz=3: model.layerz: unknown key; did you mean 'layers'\?)", "--set model.layerz=3"},
       {"--set wrong type", good, R"(--set train.lr=fast: train.lr: expected a number)", "--set train.lr=fast"},
       {"--set without a value", good, R"(--set train.lr: expected --set dotted.key=value)", "--set train.lr"},

@@ -6,28 +6,12 @@
 #include <cmath>
 
 #include "helpers.h"
+#include "core/scheme_of.h"
 #include "transformer/core/attention.h"
 
 using namespace qkv;
 
 namespace {
-
-PositionScheme scheme_of(std::string kind, bool causal) {
-  PositionOptions o;
-  o.config.scheme = kind;
-  o.d_model = 32;
-  o.heads = 4;
-  o.layers = 1;
-  o.causal = causal;
-  o.config.set("clip", 5);
-  o.config.set("buckets", 16);
-  o.config.set("max_distance", 40);
-  torch::manual_seed(11);
-  auto scheme = make_position_scheme(o);
-  torch::NoGradGuard g;
-  for (auto& p : scheme->parameters()) p.normal_(0, 1);
-  return scheme;
-}
 
 // Logits (1, H, Tq, Tk) for queries and keys whose content is the same vector at every position,
 // at absolute positions offset.. (queries and keys alike).
@@ -50,7 +34,7 @@ TEST_CASE("relative schemes: attention logits depend only on the offset i - j", 
   const auto kind = GENERATE(as<std::string>{}, "shaw", "t5", "rope", "alibi", "xpos", "kerple");
   const bool causal = GENERATE(false, true);
   CAPTURE(kind, causal);
-  auto scheme = scheme_of(kind, causal);
+  auto scheme = test::scheme_of(kind, causal);
   auto q1 = torch::randn({1, 4, 1, 8}, torch::kFloat64);
   auto k1 = torch::randn({1, 4, 1, 8}, torch::kFloat64);
   const int64_t len = 24;

@@ -31,8 +31,9 @@ int run_info(const Invocation& in) {
   fmt::print("# vocabulary: {} (from {})\n", vocab, vocab_source);
   const PositionSchemeSpec& scheme = e.model.position.spec();
   fmt::print("# position scheme {}: {}; acts on: {}\n", scheme.name, scheme.summary, position_act_names(scheme.acts));
-  for (const PositionOption& option : scheme.options)
-    fmt::print("#   {} = {} ({})\n", option.key, e.model.position.value(option.key), option.doc);
+  for (const auto* options : {&position_common_options(), &scheme.options})
+    for (const PositionOption& option : *options)
+      fmt::print("#   {} = {} ({})\n", option.key, e.model.position.value(option.key), option.doc);
   fmt::print("# parameters: {} ({:.3f}M), {} without embeddings\n", count.total, double(count.total) / 1e6, count.non_embedding);
   fmt::print("# FLOPs per token at context {}: forward {:.3e}, training (3x) {:.3e}\n", e.train.seq_len, flops, 3 * flops);
   fmt::print("# FLOPs per training step: {:.3e}\n", 3 * flops * double(e.train.batch_size * e.train.seq_len));

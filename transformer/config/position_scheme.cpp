@@ -25,9 +25,18 @@ const PositionSchemeSpec* find_position_scheme(const std::string& name) {
   return nullptr;
 }
 
+const std::vector<PositionOption>& position_common_options() {
+  static const std::vector<PositionOption> common{
+      {"randomize", 0, 0, 1 << 24, /*integer=*/true,
+       "any scheme: each batch takes a sorted random sample of distinct positions from [0, randomize) "
+       "instead of 0..T-1, in training and evaluation (Ruoss et al. 2023); cached decoding reads 0..T-1; 0: off"}};
+  return common;
+}
+
 const std::vector<const PositionOption*>& position_options() {
   static const std::vector<const PositionOption*> all = [] {
     std::vector<const PositionOption*> options;
+    for (const PositionOption& option : position_common_options()) options.push_back(&option);
     for (const PositionSchemeSpec* spec : position_schemes())
       for (const PositionOption& option : spec->options) {
         bool known = false;
@@ -41,6 +50,8 @@ const std::vector<const PositionOption*>& position_options() {
 
 bool position_option_applies(const std::string& scheme, const std::string& key) {
   if (key == "scheme") return true;
+  for (const PositionOption& option : position_common_options())
+    if (key == option.key) return true;
   const PositionSchemeSpec* spec = find_position_scheme(scheme);
   if (!spec) return false;
   for (const PositionOption& option : spec->options)

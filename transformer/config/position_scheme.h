@@ -70,10 +70,14 @@ struct PositionSchemeSpec {
 const std::vector<const PositionSchemeSpec*>& position_schemes();
 // The scheme of that name; nullptr when there is none.
 const PositionSchemeSpec* find_position_scheme(const std::string& name);
-// Every option key of every scheme, once each (the first scheme to declare a key defines it).
+// Options of model.position that apply to every scheme: `randomize` (Ruoss et al. 2023, trained
+// at a sorted random sample of positions from a larger range; core/randomized_positions.cpp).
+const std::vector<PositionOption>& position_common_options();
+// Every option key: the common ones, then each scheme's, once each (the first scheme to declare a
+// key defines it).
 const std::vector<const PositionOption*>& position_options();
-// Whether a key of model.position applies to a scheme ("scheme" applies to all), and the schemes
-// that own a key, for messages ("t5").
+// Whether a key of model.position applies to a scheme ("scheme" and the common options apply to
+// all), and the schemes that own a key, for messages ("t5").
 bool position_option_applies(const std::string& scheme, const std::string& key);
 std::string position_option_owners(const std::string& key);
 // Scheme names as experiment files spell them, for reading model.position.scheme.

@@ -199,6 +199,17 @@ void validate_position(const Experiment& e, const Rules& rules) {
                   fmt::format("{} positions cover model.max_len = {} positions; seq_len {} needs more", p.scheme, m.max_len,
                               e.train.seq_len));
   }
+  // Randomized positions draw each training sequence's T distinct positions from [0, randomize).
+  if (const int64_t range = p.integer("randomize"); range > 0) {
+    const bool synthetic = is_synthetic(e.task.kind);
+    const int64_t needed = synthetic ? synthetic_positions(e.task.kind, m.family, e.task.max_length) : e.train.seq_len;
+    rules.require(range >= needed, "model.position.randomize",
+                  fmt::format("must be at least {}, the positions of {} {}; found {}", needed,
+                              synthetic ? "training examples of length" : "train.seq_len",
+                              synthetic ? e.task.max_length : e.train.seq_len, range));
+    rules.require(!spec.bounded_by_max_len || range <= m.max_len, "model.position.randomize",
+                  fmt::format("{} positions cover model.max_len = {}; randomize {} reaches past them", p.scheme, m.max_len, range));
+  }
 }
 
 }  // namespace

@@ -90,6 +90,20 @@ PositionScheme wrap_scheme(const PositionOptions& options) {
 torch::Tensor key_minus_query(int64_t q_len, int64_t q_offset, int64_t k_len, int64_t k_offset, torch::Dtype dtype,
                               torch::Device device);
 
+// Randomized positions (Ruoss et al. 2023; core/randomized_positions.cpp), a wrapper of every
+// scheme: a sequence of T tokens sits at `positions` (T, int64, strictly increasing) instead of
+// 0..T-1, in training and in evaluation alike. The scheme is evaluated over 0..positions[T-1] and its table rows, angles and biases
+// are gathered at the positions, so each scheme keeps its own code and parameter names.
+// A sorted sample of n distinct positions from [0, range), drawn from `generator`, or else from
+// LibTorch's default CPU generator (every micro-batch and rank of a training step then draws the
+// same: train/step.cpp reseeds it before each share).
+torch::Tensor random_positions(int64_t n, int64_t range, torch::Device device, at::Generator* generator = nullptr);
+// x (B, T, C) with the scheme's embedding of each position added (x itself for schemes that do
+// not embed).
+torch::Tensor embed_at(PositionSchemeImpl& scheme, torch::Tensor x, const torch::Tensor& positions);
+// The signals of an uncached self-attention forward whose queries and keys sit at `positions`.
+PositionSignals signals_at(PositionSchemeImpl& scheme, const torch::Tensor& positions, torch::Device device);
+
 // Pieces exposed for tests and diagnostics.
 torch::Tensor sinusoidal_table(int64_t offset, int64_t len, int64_t dim);  // (len, dim), Vaswani et al. 3.5
 std::vector<double> alibi_slopes(int64_t heads);                          // Press et al. 2021, 3

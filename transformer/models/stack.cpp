@@ -4,7 +4,14 @@
 
 #include "transformer/core/mask.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 namespace qkv {
+
+namespace {
+// The seed of the positions evaluation draws under model.position.randomize.
+constexpr uint64_t kEvalPositionsSeed = 0x9e3779b97f4a7c15ULL;
+}  // namespace
 
 void StackCache::select(const torch::Tensor& index) {
   for (auto& b : blocks) {
@@ -27,10 +34,23 @@ StackImpl::StackImpl(const StackOptions& options) : options_(options) {
   }
   if (options.block.pre_norm) final_norm_ = register_module("final_norm", Norm(options.block.norm_options()));
   if (options.embed_norm) embed_norm_ = register_module("embed_norm", Norm(options.block.norm_options()));
+  eval_positions_ = at::detail::createCPUGenerator(kEvalPositionsSeed);
 }
 
-torch::Tensor StackImpl::embed(torch::Tensor x, int64_t offset) {
-  x = position_->embed(x, offset);
+int64_t StackImpl::max_positions() const {
+  const int64_t scheme = position_->max_positions();
+  const int64_t range = options_.position.integer("randomize");
+  if (range <= 0) return scheme;
+  return scheme < 0 ? range : std::min(scheme, range);
+}
+
+void StackImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (!on) eval_positions_ = at::detail::createCPUGenerator(kEvalPositionsSeed);
+}
+
+torch::Tensor StackImpl::embed(torch::Tensor x, int64_t offset, const torch::Tensor& positions) {
+  x = positions.defined() ? embed_at(*position_, x, positions) : position_->embed(x, offset);
   if (embed_norm_) x = embed_norm_->forward(x);
   if (is_training() && options_.embedding_dropout > 0.0) x = qkv::dropout(x, options_.embedding_dropout, true);
   return x;
@@ -57,9 +77,17 @@ torch::Tensor StackImpl::forward(torch::Tensor x, const torch::Tensor& keep, con
     }
   }
 
-  x = embed(x, offset);
+  // Randomized positions (model.position.randomize): training draws from the default generator
+  // (reseeded for every share of a step), evaluation from the stack's own; cached decoding, which
+  // cannot know the final length, reads 0..T-1.
+  const int64_t range = options_.position.integer("randomize");
+  torch::Tensor positions;  // (T), int64
+  if (range > 0 && !cache) positions = random_positions(q_len, range, device, is_training() ? nullptr : &eval_positions_);
 
-  const PositionSignals signals = position_->signals(q_len, offset, k_len, 0, device);
+  x = embed(x, offset, positions);
+
+  const PositionSignals signals = positions.defined() ? signals_at(*position_, positions, device)
+                                                      : position_->signals(q_len, offset, k_len, 0, device);
   BlockInputs in;
   in.self.keep_mask = build_keep_mask(key_keep, options_.causal, q_len, k_len, offset, device);
   in.self.causal_only = options_.causal && !key_keep.defined() && offset == 0;

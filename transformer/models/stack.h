@@ -39,12 +39,17 @@ class StackImpl : public torch::nn::Module {
                         const torch::Tensor& memory_keep = {}, StackCache* cache = nullptr,
                         std::vector<torch::Tensor>* weights = nullptr);
 
-  // The blocks' input: x (B, T, C) token embeddings with the positions offset.. added, the
-  // embedding norm and, in training, the embedding dropout.
-  torch::Tensor embed(torch::Tensor x, int64_t offset);
+  // The blocks' input: x (B, T, C) token embeddings with the positions offset.. (or `positions`,
+  // when defined) added, the embedding norm and, in training, the embedding dropout.
+  torch::Tensor embed(torch::Tensor x, int64_t offset, const torch::Tensor& positions = {});
 
   const StackOptions& options() const { return options_; }
   PositionScheme position() const { return position_; }
+  // The most positions the stack can place: its scheme's, and model.position.randomize's range.
+  int64_t max_positions() const;
+  // Also restarts the positions evaluation draws under model.position.randomize, so that every
+  // evaluation of a model reads the same ones.
+  void train(bool on = true) override;
   const std::vector<Block>& blocks() const { return blocks_; }
 
  private:
@@ -53,6 +58,7 @@ class StackImpl : public torch::nn::Module {
   std::vector<Block> blocks_;
   Norm final_norm_{nullptr};  // pre-norm stacks only
   Norm embed_norm_{nullptr};  // options.embed_norm
+  at::Generator eval_positions_;  // randomized positions at evaluation (reset by train(false))
 };
 TORCH_MODULE(Stack);
 

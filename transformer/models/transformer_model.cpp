@@ -109,7 +109,7 @@ int64_t TransformerModelImpl::max_positions() const {
   int64_t limit = -1;
   for (auto* stack : {&encoder_, &decoder_}) {
     if (!*stack) continue;
-    const int64_t m = (*stack)->position()->max_positions();
+    const int64_t m = (*stack)->max_positions();
     if (m >= 0) limit = limit < 0 ? m : std::min(limit, m);
   }
   return limit;
