@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training throughput of every position scheme (and RoPE's extensions) side by side: rounds of
+# Training throughput of every position scheme (and RoPE's extensions, randomized positions) side by side: rounds of
 # `qkv bench` on random tokens, each round every configuration once, so that all see the same
 # machine load; then the median tokens/s of each and its ratio to sinusoidal's, with the machine.
 #   scripts/bench_schemes.sh [EXPERIMENT.yaml] [--rounds N] [--steps N] [--set key=value ...]
@@ -19,7 +19,7 @@ done
 scripts/build.sh
 # Every registered scheme, in the registry's order.
 mapfile -t configs < <(sed -n 's/^QKV_POSITION_SCHEME(\(.*\))$/\1/p' transformer/config/position_schemes.def)
-configs+=("rope+yarn" "rope+dynamic" "rope+nope_every=4")
+configs+=("rope+yarn" "rope+dynamic" "rope+nope_every=4" "sinusoidal+randomize" "rope+randomize" "alibi+randomize")
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for r in $(seq "$rounds"); do
@@ -29,6 +29,7 @@ for r in $(seq "$rounds"); do
       rope+yarn) extra+=(--set model.position.scaling=yarn --set model.position.scale=4 --set model.position.original_len=128) ;;
       rope+dynamic) extra+=(--set model.position.scaling=dynamic --set model.position.original_len=64) ;;
       rope+nope_every=4) extra+=(--set model.position.nope_every=4) ;;
+      *+randomize) extra+=(--set model.position.randomize=512) ;;
     esac
     build/qkv bench "$experiment" --synthetic 4000 --steps "$steps" "${extra[@]}" "${sets[@]}" 2>/dev/null |
       grep '^{' | sed "s/^/$c /" >>"$out"
