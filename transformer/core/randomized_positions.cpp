@@ -1,9 +1,9 @@
 // Randomized positions (Ruoss et al. 2023): a sequence of T tokens takes a sorted random sample of
 // T distinct positions from [0, L), L past the training length, in training and evaluation alike,
-// so that every position and distance an evaluation at up to L tokens reads has been trained. Any scheme: it is asked for
-// its embedding table or signals over 0..P (P the last sampled position) and the rows, angles and
-// biases of the sampled positions are gathered from them. Scores the scheme forms from a table,
-// (1, H, P+1, P+1) for the biasing schemes, cost O(P^2) once per forward, shared by the layers.
+// so that every position and distance an evaluation at up to L tokens reads has been trained.
+// Any scheme: it is asked for its embedding table or signals over 0..P (P the last sampled
+// position), and the rows, angles and biases of the sampled positions are gathered from them.
+// Biasing schemes form (1, H, P+1, P+1) scores: O(P^2) once per forward, shared by the layers.
 #include "transformer/core/position.h"
 
 #include <stdexcept>
