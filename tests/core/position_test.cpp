@@ -19,13 +19,7 @@ torch::Tensor logits_at(PositionScheme& scheme, const torch::Tensor& q1, const t
   auto q = q1.expand({1, 4, len, 8}).contiguous();
   auto k = k1.expand({1, 4, len, 8}).contiguous();
   auto signals = scheme->signals(len, offset, len, offset, torch::kCPU);
-  if (signals.cos.defined()) {
-    q = apply_rotary(q, signals.cos, signals.sin);
-    k = signals.key_cos.defined() ? apply_rotary(k, signals.key_cos, signals.key_sin) : apply_rotary(k, signals.cos, signals.sin);
-  }
-  AttentionInputs in;
-  in.signals = &signals;
-  return attention_scores(q, k, in);
+  return test::logits_with(q, k, signals, signals);
 }
 
 }  // namespace

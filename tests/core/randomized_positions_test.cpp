@@ -21,24 +21,10 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
   return !a.defined() || torch::equal(a, b);
 }
 
-// Attention logits of q and k under `signals`, q rotated by its angles and k by those of `keys`
-// (their key angles where they carry them).
-torch::Tensor logits_with(const torch::Tensor& q, const torch::Tensor& k, const PositionSignals& signals,
-                          const PositionSignals& keys) {
-  auto qr = q, kr = k;
-  if (signals.cos.defined()) {
-    qr = apply_rotary(q, signals.cos, signals.sin);
-    kr = keys.key_cos.defined() ? apply_rotary(k, keys.key_cos, keys.key_sin) : apply_rotary(k, keys.cos, keys.sin);
-  }
-  AttentionInputs in;
-  in.signals = &signals;
-  return attention_scores(qr, kr, in);
-}
-
 // The logit (1, H, 1, 1) of one query at position i and one key at position j, the scheme asked
 // for that pair alone: q rotated by the angles of i, k by those of a new key at j.
 torch::Tensor pair_logit(PositionScheme& scheme, const torch::Tensor& q, const torch::Tensor& k, int64_t i, int64_t j) {
-  return logits_with(q, k, scheme->signals(1, i, 1, j, torch::kCPU), scheme->signals(1, j, 1, j, torch::kCPU));
+  return test::logits_with(q, k, scheme->signals(1, i, 1, j, torch::kCPU), scheme->signals(1, j, 1, j, torch::kCPU));
 }
 
 Model randomized_model(Family family, const std::string& scheme, int64_t range) {
@@ -103,7 +89,7 @@ TEST_CASE("at sampled positions every logit equals the scheme's logit for that q
   auto q = torch::randn({1, 4, len, 8}, torch::kFloat64);
   auto k = torch::randn({1, 4, len, 8}, torch::kFloat64);
   auto signals = signals_at(*scheme, positions, torch::kCPU);
-  auto logits = logits_with(q, k, signals, signals);  // (1, H, T, T)
+  auto logits = test::logits_with(q, k, signals, signals);  // (1, H, T, T)
   for (int64_t a = 0; a < len; ++a) {
     for (int64_t b = 0; b < len; ++b) {
       auto alone = pair_logit(scheme, q.narrow(2, a, 1), k.narrow(2, b, 1), positions[a].item<int64_t>(),
