@@ -3,7 +3,8 @@
 
   valid_loss.png      validation loss against step, one line per setting (mean over seeds)
   ppl_length.png      perplexity against evaluation length, one line per setting (mean over seeds);
-                      a second panel with sliding windows when the sweep has sweep.stride
+                      a second panel with sliding windows when the sweep has sweep.stride; a
+                      lower row with each setting's perplexity over its own at the shortest length
   exact_length.png    exact-match accuracy against length (copy, reverse, addition sweeps)
   attention_mass.png  attention mass against relative distance, one line per setting (mean over
                       seeds), at the training length and at the longest evaluation length
@@ -72,16 +73,32 @@ def main():
         panels = [("ppl@", "non-overlapping windows")]
         if any(k.startswith("sppl@") for k in rows[0]):
             panels.append(("sppl@", "sliding windows"))
-        fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), sharey=True, squeeze=False)
-        for ax, (prefix, title) in zip(axes[0], panels):
+        # Upper row: perplexity; lower row: perplexity over the setting's own at the shortest
+        # length, where a scheme's drift past the training length reads directly.
+        relative = len(lengths) > 1
+        fig, axes = plt.subplots(1 + relative, len(panels), figsize=(7 * len(panels), 4.5 * (1 + relative)),
+                                 sharey="row", squeeze=False)
+        ranges = []
+        for column, (prefix, title) in enumerate(panels):
+            ax = axes[0][column]
             draw_against_length(ax, rows, setting, prefix, lengths)
-            ax.set_xscale("log", base=2)
             ax.set_yscale("log")  # one setting that blows up past the training length must not flatten the rest
-            ax.set_xlabel("evaluation context length (tokens)")
             ax.set_title(f"perplexity against evaluation length: {title}")
-            ax.grid(alpha=0.3)
+            if relative:
+                ranges.append(draw_relative(axes[1][column], rows, setting, prefix, lengths))
+                axes[1][column].set_title(f"perplexity / perplexity at {lengths[0]} tokens: {title}")
+            for ax in [row[column] for row in axes]:
+                ax.set_xscale("log", base=2)
+                ax.set_xlabel("evaluation context length (tokens)")
+                ax.grid(alpha=0.3)
         axes[0][0].set_ylabel("perplexity (log scale)")
         axes[0][-1].legend(fontsize=8)
+        if relative:
+            bottom, top = min(r[0] for r in ranges), max(r[1] for r in ranges)
+            margin = 0.05 * max(top - bottom, 0.01)
+            axes[1][0].set_ylim(bottom - margin, top + margin)
+            axes[1][0].set_ylabel(f"relative to {lengths[0]} tokens")
+            axes[1][-1].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(os.path.join(sweep, "ppl_length.png"), dpi=120)
     plot_against_length(rows, setting, "valid_exact@", "exact-match accuracy", os.path.join(sweep, "exact_length.png"))
@@ -100,6 +117,34 @@ def draw_against_length(ax, rows, setting, prefix, lengths):
     for name, by_length in by_setting.items():
         xs = [n for n in lengths if by_length[n]]
         ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
+
+
+def draw_relative(ax, rows, setting, prefix, lengths, off_scale=2.0):
+    """One line per setting: the mean over seeds of each seed's PREFIX + length over its value at
+    the shortest length. Settings past OFF_SCALE say so in the legend with their largest ratio;
+    returns the range of the others, for the caller to set the axis."""
+    by_setting = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        first = row.get(f"{prefix}{lengths[0]}", "")
+        if first in ("", "n/a") or float(first) <= 0:
+            continue
+        for n in lengths:
+            value = row.get(f"{prefix}{n}", "")
+            if value not in ("", "n/a"):
+                by_setting[setting(row)][n].append(float(value) / float(first))
+    curves = {}
+    for name, by_length in by_setting.items():
+        xs = [n for n in lengths if by_length[n]]
+        if len(xs) > 1:
+            curves[name] = (xs, [statistics.mean(by_length[n]) for n in xs])
+    within = [y for xs, ys in curves.values() if max(ys) <= off_scale for y in ys]
+    top = max(within, default=off_scale)
+    bottom = min(within, default=1.0)
+    for name, (xs, ys) in curves.items():
+        label = name if max(ys) <= off_scale else f"{name} (off scale, up to {max(ys):.1f}x)"
+        ax.plot(xs, ys, marker="o", label=label, color=COLOURS.get(name))
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    return bottom, top
 
 
 def plot_against_length(rows, setting, prefix, label, path):
