@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Training throughput of every position scheme (and RoPE's extensions, randomized positions) side by side: rounds of
-# `qkv bench` on random tokens, each round every configuration once, so that all see the same
-# machine load; then the median tokens/s of each and its ratio to sinusoidal's, with the machine.
+# Training throughput of every position scheme (and RoPE's extensions, randomized positions) side
+# by side: rounds of `qkv bench` on random tokens, each round every configuration once, so that all
+# see the same machine load; then the median tokens/s of each and its ratio to sinusoidal's, with
+# the machine.
 #   scripts/bench_schemes.sh [EXPERIMENT.yaml] [--rounds N] [--steps N] [--set key=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -106,43 +106,41 @@ def main():
     print(os.path.join(sweep, "valid_loss.png"))
 
 
-def draw_against_length(ax, rows, setting, prefix, lengths):
-    """One line per setting: the mean over seeds of column PREFIX + length, where it has values."""
+def means_by_length(rows, setting, prefix, lengths, relative=False):
+    """setting -> [(length, mean over seeds of column PREFIX + length)] where it has values; with
+    RELATIVE, each seed's value over its own at the shortest length (seeds without one left out)."""
     by_setting = defaultdict(lambda: defaultdict(list))
     for row in rows:
+        first = row.get(f"{prefix}{lengths[0]}", "")
+        if relative and (first in ("", "n/a") or float(first) <= 0):
+            continue
         for n in lengths:
             value = row.get(f"{prefix}{n}", "")
             if value not in ("", "n/a"):
-                by_setting[setting(row)][n].append(float(value))
-    for name, by_length in by_setting.items():
-        xs = [n for n in lengths if by_length[n]]
-        ax.plot(xs, [statistics.mean(by_length[n]) for n in xs], marker="o", label=name, color=COLOURS.get(name))
+                by_setting[setting(row)][n].append(float(value) / (float(first) if relative else 1.0))
+    return {name: [(n, statistics.mean(by_length[n])) for n in lengths if by_length[n]]
+            for name, by_length in by_setting.items()}
+
+
+def draw_against_length(ax, rows, setting, prefix, lengths):
+    """One line per setting: the mean over seeds of column PREFIX + length, where it has values."""
+    for name, points in means_by_length(rows, setting, prefix, lengths).items():
+        ax.plot(*zip(*points), marker="o", label=name, color=COLOURS.get(name))
 
 
 def draw_relative(ax, rows, setting, prefix, lengths, off_scale=2.0):
     """One line per setting: the mean over seeds of each seed's PREFIX + length over its value at
     the shortest length. Settings past OFF_SCALE say so in the legend with their largest ratio;
     returns the range of the others, for the caller to set the axis."""
-    by_setting = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        first = row.get(f"{prefix}{lengths[0]}", "")
-        if first in ("", "n/a") or float(first) <= 0:
-            continue
-        for n in lengths:
-            value = row.get(f"{prefix}{n}", "")
-            if value not in ("", "n/a"):
-                by_setting[setting(row)][n].append(float(value) / float(first))
-    curves = {}
-    for name, by_length in by_setting.items():
-        xs = [n for n in lengths if by_length[n]]
-        if len(xs) > 1:
-            curves[name] = (xs, [statistics.mean(by_length[n]) for n in xs])
-    within = [y for xs, ys in curves.values() if max(ys) <= off_scale for y in ys]
+    curves = {name: points for name, points in means_by_length(rows, setting, prefix, lengths, relative=True).items()
+              if len(points) > 1}
+    within = [y for points in curves.values() if max(y for _, y in points) <= off_scale for _, y in points]
     top = max(within, default=off_scale)
     bottom = min(within, default=1.0)
-    for name, (xs, ys) in curves.items():
-        label = name if max(ys) <= off_scale else f"{name} (off scale, up to {max(ys):.1f}x)"
-        ax.plot(xs, ys, marker="o", label=label, color=COLOURS.get(name))
+    for name, points in curves.items():
+        largest = max(y for _, y in points)
+        label = name if largest <= off_scale else f"{name} (off scale, up to {largest:.1f}x)"
+        ax.plot(*zip(*points), marker="o", label=label, color=COLOURS.get(name))
     ax.axhline(1.0, color="grey", linewidth=0.8)
     return bottom, top
 
