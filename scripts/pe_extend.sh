@@ -3,15 +3,15 @@
 # (default runs/quickstart, 128) evaluated at 128 to 2048 tokens, unextended and extended by
 # position interpolation, NTK-aware scaling and YaRN at s = 4 and 8, and by dynamic NTK, weights
 # unchanged. Prints a Markdown table of validation perplexity (non-overlapping windows) and
-# writes it with the raw lines to runs/pe-extend/zero-shot.{md,jsonl}.
-#   scripts/pe_extend.sh [RUN_DIR] [ORIGINAL_LEN]
+# writes it with the raw lines to OUT_DIR/zero-shot.{md,jsonl} (default runs/pe-extend).
+#   scripts/pe_extend.sh [RUN_DIR] [ORIGINAL_LEN] [OUT_DIR]
 # The continued-training half is `qkv sweep experiments/pe-extend.yaml`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/quickstart}
 original=${2:-128}
 lengths=128,256,512,1024,2048
-out=runs/pe-extend
+out=${3:-runs/pe-extend}
 mkdir -p "$out"
 : > "$out/zero-shot.jsonl"
 evaluate() {  # label, then --set arguments
